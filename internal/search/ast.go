@@ -1,0 +1,94 @@
+// Package search parses MLflow's search grammar (filter strings and order_by clauses)
+// into a small AST. Storage backends compile the AST to SQL; nothing here knows SQL.
+package search
+
+// Entity is what a comparison or ordering refers to.
+type Entity string
+
+const (
+	Metric    Entity = "metric"
+	Param     Entity = "param"
+	Tag       Entity = "tag"
+	Attribute Entity = "attribute"
+	Dataset   Entity = "dataset"
+)
+
+// Operators, upper case as MLflow spells them.
+const (
+	OpEq    = "="
+	OpNe    = "!="
+	OpGt    = ">"
+	OpGe    = ">="
+	OpLt    = "<"
+	OpLe    = "<="
+	OpLike  = "LIKE"
+	OpILike = "ILIKE"
+	OpIn    = "IN"
+	OpNotIn = "NOT IN"
+)
+
+// ValueKind says which field of a Value is set.
+type ValueKind int
+
+const (
+	StringValue ValueKind = iota
+	NumberValue
+	ListValue
+)
+
+// Value is the right-hand side of a comparison.
+type Value struct {
+	Kind ValueKind
+	Str  string
+	Num  float64
+	List []string
+}
+
+// Comparison is one `<entity>.<key> <op> <value>` clause.
+// For attributes, Key is canonical (see the Run*/Experiment* attribute constants).
+type Comparison struct {
+	Entity Entity
+	Key    string
+	Op     string
+	Value  Value
+}
+
+// Filter is a conjunction of comparisons (MLflow allows only AND). Empty means "everything".
+type Filter struct {
+	Clauses []Comparison
+}
+
+// OrderBy is one order_by clause.
+type OrderBy struct {
+	Entity Entity
+	Key    string
+	Desc   bool
+}
+
+// Canonical run attribute keys.
+const (
+	RunAttrRunID          = "run_id"
+	RunAttrRunName        = "run_name"
+	RunAttrStatus         = "status"
+	RunAttrUserID         = "user_id"
+	RunAttrArtifactURI    = "artifact_uri"
+	RunAttrLifecycleStage = "lifecycle_stage"
+	RunAttrStartTime      = "start_time"
+	RunAttrEndTime        = "end_time"
+	RunAttrExperimentID   = "experiment_id"
+)
+
+// Canonical dataset keys in run filters.
+const (
+	DatasetName    = "name"
+	DatasetDigest  = "digest"
+	DatasetContext = "context"
+)
+
+// Canonical experiment attribute keys.
+const (
+	ExpAttrName           = "name"
+	ExpAttrExperimentID   = "experiment_id"
+	ExpAttrCreationTime   = "creation_time"
+	ExpAttrLastUpdateTime = "last_update_time"
+)
