@@ -89,3 +89,11 @@ type Store interface {
 
 	Close() error
 }
+
+// Options configure a backend when it is opened.
+type Options struct {
+	// DefaultArtifactRoot is where new experiments keep artifacts when the caller names
+	// no location: experiment <id> gets "<DefaultArtifactRoot>/<id>". The server uses
+	// "mlflow-artifacts:" so that clients upload through its artifact proxy.
+	DefaultArtifactRoot string
+}
