@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/plinth-ml/plinth/internal/api/mlflow"
+	"github.com/plinth-ml/plinth/internal/blob"
+	"github.com/plinth-ml/plinth/internal/store"
+	"github.com/plinth-ml/plinth/internal/store/postgres"
+	"github.com/plinth-ml/plinth/internal/store/sqlite"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/app.Version=…".
+var Version = "0.1.0-dev"
+
+// NewLogger builds the process logger from the config.
+func NewLogger(cfg Config, w *os.File) (*slog.Logger, error) {
+	level, err := cfg.LogLevel()
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// OpenStore opens the configured database backend, applying migrations.
+func OpenStore(ctx context.Context, cfg Config) (store.Store, error) {
+	kind, target, err := ParseDB(cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{DefaultArtifactRoot: "mlflow-artifacts:"}
+	if kind == "postgres" {
+		return postgres.Open(ctx, target, opts)
+	}
+	return sqlite.Open(ctx, target, opts)
+}
+
+// Migrate applies pending migrations to the configured database.
+func Migrate(ctx context.Context, cfg Config) (int, error) {
+	kind, target, err := ParseDB(cfg.DB)
+	if err != nil {
+		return 0, err
+	}
+	if kind == "postgres" {
+		return postgres.Migrate(ctx, target)
+	}
+	return sqlite.Migrate(ctx, target)
+}
+
+// OpenArtifacts opens the configured artifact bucket. S3 credentials come from the
+// standard AWS variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_PROFILE, …).
+func OpenArtifacts(ctx context.Context, cfg Config) (blob.Bucket, error) {
+	return blob.Open(ctx, cfg.Artifacts, blob.S3Options{
+		Endpoint:  cfg.S3.Endpoint,
+		Region:    cfg.S3.Region,
+		PathStyle: cfg.S3.PathStyle,
+	})
+}
+
+// Server is the HTTP server with its store and bucket.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    store.Store
+	bucket   blob.Bucket
+	http     *http.Server
+	listener net.Listener
+}
+
+// NewServer opens storage and binds the listen address (port 0 picks a free port).
+func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	bucket, err := OpenArtifacts(ctx, cfg)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open artifact store: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := mlflow.New(st, bucket, mlflow.Options{
+		Logger:       log,
+		MaxBodyBytes: cfg.MaxRequestBytes,
+		Version:      Version,
+		Metrics:      reg,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		st.Close()
+		bucket.Close()
+		return nil, fmt.Errorf("listen on %s:%d: %w (is another server using the port? pick one with --port)", cfg.Host, cfg.Port, err)
+	}
+	return &Server{
+		cfg: cfg, log: log, store: st, bucket: bucket, listener: ln,
+		http: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 10 * time.Second,
+			// No ReadTimeout/WriteTimeout: artifact transfers of many GB stream for minutes.
+			IdleTimeout: 120 * time.Second,
+			ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Run serves until ctx is cancelled, then stops accepting connections, lets requests in
+// flight finish (up to the shutdown timeout) and closes storage.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	s.log.Info("plinth server listening", "addr", "http://"+s.Addr(), "db", redactDB(s.cfg.DB), "artifacts", s.cfg.Artifacts, "version", Version)
+	var serveErr error
+	select {
+	case err := <-errc:
+		serveErr = err
+	case <-ctx.Done():
+		s.log.Info("shutting down: finishing requests in flight")
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		serveErr = s.http.Shutdown(sctx)
+		cancel()
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, s.store.Close(), s.bucket.Close())
+}
+
+// redactDB hides a password in a database URL before it is logged.
+func redactDB(db string) string {
+	kind, _, err := ParseDB(db)
+	if err != nil || kind != "postgres" {
+		return db
+	}
+	u, err := url.Parse(db)
+	if err != nil {
+		return "postgres://…"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,107 @@
+// Package postgres is the storage backend for teams that outgrow one machine:
+// any number of Plinth replicas share one PostgreSQL database through pgx.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/plinth-ml/plinth/internal/core"
+	"github.com/plinth-ml/plinth/internal/store"
+	"github.com/plinth-ml/plinth/internal/store/sqlstore"
+)
+
+//go:embed migrations/*.up.sql
+var migrations embed.FS
+
+// migrationLock serialises migrations of replicas that start at the same time.
+const migrationLock = `SELECT pg_advisory_xact_lock(727001)`
+
+// Store is the PostgreSQL backend.
+type Store struct {
+	*sqlstore.Store
+}
+
+// Dialect is what PostgreSQL needs from the shared SQL store.
+var Dialect = sqlstore.Dialect{
+	Name:          "postgres",
+	Numbered:      true,
+	ILike:         func(expr string) string { return expr + " ILIKE ?" },
+	InsertMetrics: insertMetrics,
+}
+
+// Open connects to the database at dsn (a postgres:// URL) and applies migrations.
+func Open(ctx context.Context, dsn string, opts store.Options) (*Store, error) {
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sqlstore.Migrate(ctx, db, migrationsFS(), migrationLock); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s, err := sqlstore.New(ctx, db, db, Dialect, opts)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{s}, nil
+}
+
+// Migrate applies pending migrations and reports how many ran.
+func Migrate(ctx context.Context, dsn string) (int, error) {
+	db, err := openDB(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	return sqlstore.Migrate(ctx, db, migrationsFS(), migrationLock)
+}
+
+func openDB(ctx context.Context, dsn string) (*sql.DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return db, nil
+}
+
+// insertMetrics sends a whole batch as arrays in one statement: one round trip and one
+// parse however many points there are.
+func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
+	n := len(ms)
+	keys, models, dsNames, dsDigests := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	values := make([]float64, n)
+	timestamps, steps := make([]int64, n), make([]int64, n)
+	nans := make([]int16, n)
+	for i, m := range ms {
+		v, isNaN := sqlstore.MetricValue(m.Value)
+		keys[i], values[i], timestamps[i], steps[i], nans[i] = m.Key, v, m.Timestamp, m.Step, int16(isNaN)
+		models[i], dsNames[i], dsDigests[i] = m.ModelID, m.DatasetName, m.DatasetDigest
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO metrics
+		(run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
+		SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int2[], $7::text[], $8::text[], $9::text[])
+		ON CONFLICT DO NOTHING`,
+		runID, keys, values, timestamps, steps, nans, models, dsNames, dsDigests)
+	return err
+}
+
+func migrationsFS() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded folder is part of the binary
+	}
+	return sub
+}

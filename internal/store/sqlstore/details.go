@@ -1,0 +1,90 @@
+package sqlstore
+
+import (
+	"context"
+	"math"
+
+	"github.com/plinth-ml/plinth/internal/core"
+)
+
+const idChunk = 900 // run ids per IN list
+
+// loadRunDetails fills in tags, params, latest metrics and inputs of runs, a few
+// queries per chunk of runs rather than a few per run.
+func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
+	index := make(map[string]*core.Run, len(runs))
+	for i := range runs {
+		index[runs[i].Info.RunID] = &runs[i]
+	}
+	for start := 0; start < len(runs); start += idChunk {
+		chunk := runs[start:min(start+idChunk, len(runs))]
+		ids := make([]any, len(chunk))
+		for i, r := range chunk {
+			ids[i] = r.Info.RunID
+		}
+		in := "(" + placeholders(len(ids)) + ")"
+		err := s.scanEach(ctx, `SELECT run_id, key, value FROM run_tags WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
+			var id string
+			var t core.Tag
+			if err := sc.Scan(&id, &t.Key, &t.Value); err != nil {
+				return err
+			}
+			r := index[id]
+			r.Tags = append(r.Tags, t)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = s.scanEach(ctx, `SELECT run_id, key, value FROM params WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
+			var id string
+			var p core.Param
+			if err := sc.Scan(&id, &p.Key, &p.Value); err != nil {
+				return err
+			}
+			r := index[id]
+			r.Params = append(r.Params, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		err = s.scanEach(ctx, `SELECT run_id, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
+			var m core.Metric
+			var isNaN int
+			if err := sc.Scan(&m.RunID, &m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
+				return err
+			}
+			if isNaN != 0 {
+				m.Value = math.NaN()
+			}
+			r := index[m.RunID]
+			r.Metrics = append(r.Metrics, m)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := s.loadInputs(ctx, in, ids, index); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanEach runs a read query and calls fn for every row.
+func (s *Store) scanEach(ctx context.Context, query string, args []any, fn func(scanner) error) error {
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,185 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"math"
+	"strings"
+
+	"github.com/plinth-ml/plinth/internal/core"
+)
+
+// LogBatch writes metrics, params and tags of one run in one transaction.
+func (s *Store) LogBatch(ctx context.Context, runID string, metrics []core.Metric, params []core.Param, tags []core.Tag) error {
+	params, err := dedupeParams(runID, params)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := s.activeRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		if err := s.insertParams(ctx, tx, runID, params); err != nil {
+			return err
+		}
+		if err := s.upsertRunTags(ctx, tx, runID, tags); err != nil {
+			return err
+		}
+		if len(metrics) == 0 {
+			return nil
+		}
+		insert := s.d.InsertMetrics
+		if insert == nil {
+			insert = s.insertMetricRows
+		}
+		if err := insert(ctx, tx, runID, metrics); err != nil {
+			return err
+		}
+		return s.upsertLatestMetrics(ctx, tx, runID, metrics)
+	})
+}
+
+// dedupeParams drops repeats of a param within one batch and refuses a batch
+// that gives one key two values.
+func dedupeParams(runID string, params []core.Param) ([]core.Param, error) {
+	seen := make(map[string]string, len(params))
+	out := params[:0:0]
+	for _, p := range params {
+		if v, ok := seen[p.Key]; ok {
+			if v != p.Value {
+				return nil, core.Errorf(core.EINVALID, "Duplicate parameter keys have been submitted: key '%s' with values '%s' and '%s' for run ID='%s'.", p.Key, v, p.Value, runID)
+			}
+			continue
+		}
+		seen[p.Key] = p.Value
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// insertParams logs params; a key logged before may only be logged again with the same value.
+func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, params []core.Param) error {
+	if len(params) == 0 {
+		return nil
+	}
+	keys := make([]any, 0, len(params)+1)
+	keys = append(keys, runID)
+	for _, p := range params {
+		keys = append(keys, p.Key)
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT key, value FROM params WHERE run_id = ? AND key IN (`+placeholders(len(params))+`)`), keys...)
+	if err != nil {
+		return err
+	}
+	existing := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return err
+		}
+		existing[k] = v
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var fresh []any
+	for _, p := range params {
+		old, ok := existing[p.Key]
+		if !ok {
+			fresh = append(fresh, runID, p.Key, p.Value)
+			continue
+		}
+		if old != p.Value {
+			return core.Errorf(core.EINVALID, "Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, old, runID, p.Value)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(fresh)/3), ", ")
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO params (run_id, key, value) VALUES `+values), fresh...)
+	return err
+}
+
+// MetricValue splits a value into what the database stores: NaN cannot be stored
+// by SQLite (it becomes NULL), so it is kept as 0 with is_nan set.
+func MetricValue(v float64) (float64, int) {
+	if math.IsNaN(v) {
+		return 0, 1
+	}
+	return v, 0
+}
+
+const metricChunk = 500 // rows per INSERT: 9 columns stay far below either database's bind limit
+
+// insertMetricRows appends metric points with multi-row INSERTs, skipping exact duplicates.
+func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
+	const cols = 9
+	for start := 0; start < len(ms); start += metricChunk {
+		chunk := ms[start:min(start+metricChunk, len(ms))]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, m := range chunk {
+			v, isNaN := MetricValue(m.Value)
+			args = append(args, runID, m.Key, v, m.Timestamp, m.Step, isNaN, m.ModelID, m.DatasetName, m.DatasetDigest)
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO metrics
+			(run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
+			VALUES `+values+` ON CONFLICT DO NOTHING`), args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newer reports whether metric a replaces b as the latest value of its key:
+// a higher step wins, then a later timestamp, then a larger value (MLflow's rule).
+func newer(a, b core.Metric) bool {
+	if a.Step != b.Step {
+		return a.Step > b.Step
+	}
+	if a.Timestamp != b.Timestamp {
+		return a.Timestamp > b.Timestamp
+	}
+	return a.Value > b.Value
+}
+
+// upsertLatestMetrics keeps latest_metrics, which search and GetRun read, up to date.
+// The batch is reduced to one point per key first: one statement may not touch a row twice.
+func (s *Store) upsertLatestMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
+	best := make(map[string]core.Metric, 16)
+	var order []string
+	for _, m := range ms {
+		b, ok := best[m.Key]
+		if !ok {
+			order = append(order, m.Key)
+		}
+		if !ok || newer(m, b) {
+			best[m.Key] = m
+		}
+	}
+	for start := 0; start < len(order); start += metricChunk {
+		keys := order[start:min(start+metricChunk, len(order))]
+		args := make([]any, 0, len(keys)*6)
+		for _, k := range keys {
+			m := best[k]
+			v, isNaN := MetricValue(m.Value)
+			args = append(args, runID, k, v, m.Timestamp, m.Step, isNaN)
+		}
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(keys)), ", ")
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO latest_metrics (run_id, key, value, timestamp, step, is_nan)
+			VALUES `+values+`
+			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
+				step = excluded.step, is_nan = excluded.is_nan
+			WHERE excluded.step > latest_metrics.step
+				OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)
+				OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp
+					AND excluded.value > latest_metrics.value)`), args...)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
