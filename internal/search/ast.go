@@ -25,6 +25,10 @@ const (
 	OpILike = "ILIKE"
 	OpIn    = "IN"
 	OpNotIn = "NOT IN"
+	// IS NULL / IS NOT NULL test whether a param or tag exists (MLflow 3.x);
+	// the comparison's Value is unused.
+	OpIsNull    = "IS NULL"
+	OpIsNotNull = "IS NOT NULL"
 )
 
 // ValueKind says which field of a Value is set.

@@ -55,9 +55,9 @@ type BulkInterval struct {
 }
 
 // Store is the tracking store. Error codes: ENOTFOUND for unknown ids or names,
-// EEXISTS for duplicate names, EINVALID for bad arguments or page tokens,
-// ECONFLICT for writes to runs/experiments that are not active or for a param
-// re-logged with another value. Every write is atomic: on error nothing changed.
+// EEXISTS for duplicate names, EINVALID for bad arguments, page tokens or a param
+// re-logged with another value (as MLflow), ECONFLICT for writes to runs or
+// experiments that are not active. Every write is atomic: on error nothing changed.
 type Store interface {
 	// CreateExperiment assigns the id; an empty ArtifactLocation becomes
 	// "<default artifact root>/<id>". Returns the stored experiment.

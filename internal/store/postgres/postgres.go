@@ -31,7 +31,7 @@ type Store struct {
 var Dialect = sqlstore.Dialect{
 	Name:          "postgres",
 	Numbered:      true,
-	ILike:         func(expr string) string { return expr + " ILIKE ?" },
+	ILike:         func(expr string) string { return expr + ` ILIKE ? ESCAPE '\'` },
 	InsertMetrics: insertMetrics,
 }
 

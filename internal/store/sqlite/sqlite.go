@@ -29,7 +29,7 @@ type Store struct {
 // Dialect is what SQLite needs from the shared SQL store.
 var Dialect = sqlstore.Dialect{
 	Name:  "sqlite",
-	ILike: func(expr string) string { return "LOWER(" + expr + ") LIKE LOWER(?)" },
+	ILike: func(expr string) string { return "LOWER(" + expr + ") LIKE LOWER(?) ESCAPE '\\'" },
 }
 
 // pragmas every connection gets. case_sensitive_like makes LIKE behave as in

@@ -5,7 +5,8 @@ import (
 )
 
 // compare renders one comparison of expr against the comparison's value.
-// LIKE is case-sensitive on both backends (SQLite runs with case_sensitive_like).
+// LIKE is case-sensitive on both backends (SQLite runs with case_sensitive_like), and a
+// backslash escapes % and _ on both.
 func (s *Store) compare(expr string, c search.Comparison) (string, []any) {
 	var arg any = c.Value.Str
 	if c.Value.Kind == search.NumberValue {
@@ -19,7 +20,7 @@ func (s *Store) compare(expr string, c search.Comparison) (string, []any) {
 	case search.OpILike:
 		return s.d.ILike(expr), []any{c.Value.Str}
 	case search.OpLike:
-		return expr + " LIKE ?", []any{c.Value.Str}
+		return expr + ` LIKE ? ESCAPE '\'`, []any{c.Value.Str}
 	case search.OpIn, search.OpNotIn:
 		args := make([]any, len(c.Value.List))
 		for i, v := range c.Value.List {
@@ -36,4 +37,28 @@ func (s *Store) compare(expr string, c search.Comparison) (string, []any) {
 	default:
 		return expr + " " + c.Op + " ?", []any{arg}
 	}
+}
+
+// keyValueClause tests a key/value table (params, tags) of the row being searched:
+// "IS NULL" means the key is absent, "IS NOT NULL" present, anything else compares the value.
+// The caller passes the key, then compareArgs(c).
+func (s *Store) keyValueClause(table, join string, c search.Comparison) string {
+	exists := `EXISTS (SELECT 1 FROM ` + table + ` x WHERE ` + join + ` AND x.key = ?`
+	switch c.Op {
+	case search.OpIsNull:
+		return "NOT " + exists + ")"
+	case search.OpIsNotNull:
+		return exists + ")"
+	}
+	cond, _ := s.compare("x.value", c)
+	return exists + " AND " + cond + ")"
+}
+
+// compareArgs returns the arguments of keyValueClause's value comparison.
+func (s *Store) compareArgs(c search.Comparison) []any {
+	if c.Op == search.OpIsNull || c.Op == search.OpIsNotNull {
+		return nil
+	}
+	_, args := s.compare("", c)
+	return args
 }

@@ -207,9 +207,8 @@ func lifecycleClause(col string, v core.ViewType) string {
 func (s *Store) experimentClause(c search.Comparison) (string, []any, error) {
 	switch c.Entity {
 	case search.Tag:
-		cond, args := s.compare("t.value", c)
-		return `EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = experiments.experiment_id AND t.key = ? AND ` + cond + `)`,
-			append([]any{c.Key}, args...), nil
+		return s.keyValueClause("experiment_tags", "x.experiment_id = experiments.experiment_id", c),
+			append([]any{c.Key}, s.compareArgs(c)...), nil
 	case search.Attribute:
 		col := map[string]string{
 			search.ExpAttrName:           "name",

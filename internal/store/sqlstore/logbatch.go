@@ -124,9 +124,14 @@ func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runID string, 
 			args = append(args, runID, m.Key, v, m.Timestamp, m.Step, isNaN, m.ModelID, m.DatasetName, m.DatasetDigest)
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO metrics
-			(run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
-			VALUES `+values+` ON CONFLICT DO NOTHING`), args...)
+		query := `INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
+			VALUES ` + values + ` ON CONFLICT DO NOTHING`
+		var err error
+		if len(chunk) == metricChunk {
+			err = s.execCached(ctx, tx, query, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, s.q(query), args...)
+		}
 		if err != nil {
 			return err
 		}

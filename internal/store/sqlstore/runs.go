@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/plinth-ml/plinth/internal/core"
 )
@@ -46,7 +47,7 @@ func (s *Store) CreateRun(ctx context.Context, info core.RunInfo, tags []core.Ta
 		if err := tx.QueryRowContext(ctx, s.q(`SELECT artifact_location FROM experiments WHERE experiment_id = ?`), expID).Scan(&loc); err != nil {
 			return err
 		}
-		info.ArtifactURI = loc + "/" + info.RunID + "/artifacts"
+		info.ArtifactURI = strings.TrimSuffix(loc, "/") + "/" + info.RunID + "/artifacts"
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO runs (run_id, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active')`),
 			info.RunID, expID, info.RunName, info.UserID, info.Status, info.StartTime, nullInt(info.EndTime), info.ArtifactURI)

@@ -84,13 +84,9 @@ func (s *Store) runClause(c search.Comparison) (string, []any, error) {
 		return `EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ? AND ` + cond + `)`,
 			append([]any{c.Key}, args...), nil
 	case search.Param:
-		cond, args := s.compare("p.value", c)
-		return `EXISTS (SELECT 1 FROM params p WHERE p.run_id = r.run_id AND p.key = ? AND ` + cond + `)`,
-			append([]any{c.Key}, args...), nil
+		return s.keyValueClause("params", "r.run_id = x.run_id", c), append([]any{c.Key}, s.compareArgs(c)...), nil
 	case search.Tag:
-		cond, args := s.compare("t.value", c)
-		return `EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = ? AND ` + cond + `)`,
-			append([]any{c.Key}, args...), nil
+		return s.keyValueClause("run_tags", "r.run_id = x.run_id", c), append([]any{c.Key}, s.compareArgs(c)...), nil
 	case search.Attribute:
 		col, ok := runAttrColumns[c.Key]
 		if !ok {

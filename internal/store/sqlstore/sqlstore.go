@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plinth-ml/plinth/internal/core"
@@ -35,6 +36,7 @@ type Store struct {
 	rdb, wdb *sql.DB
 	d        Dialect
 	opts     store.Options
+	stmts    sync.Map // query text → *sql.Stmt prepared on wdb, for hot bulk writes
 }
 
 var _ store.Store = (*Store)(nil)
@@ -55,6 +57,10 @@ func New(ctx context.Context, rdb, wdb *sql.DB, d Dialect, opts store.Options) (
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	err := s.wdb.Close()
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
@@ -101,6 +107,24 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// execCached runs a hot write statement inside tx, preparing it once per Store:
+// parsing a 500-row INSERT costs more than executing it.
+func (s *Store) execCached(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	query = s.q(query)
+	v, ok := s.stmts.Load(query)
+	if !ok {
+		stmt, err := s.wdb.PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		if v, ok = s.stmts.LoadOrStore(query, stmt); ok {
+			stmt.Close()
+		}
+	}
+	_, err := tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, args...)
+	return err
 }
 
 // placeholders returns "?, ?, …" with n marks.

@@ -273,18 +273,26 @@ func testSearchExperimentsFilters(t *testing.T, s store.Store) {
 		{"two clauses", where(cmp(search.Tag, "team", search.OpILike, str("vision")),
 			cmp(search.Tag, "tier", search.OpEq, str("gold"))), []string{a.ID}},
 		{"tag missing", tag("nope", search.OpEq, "x"), nil},
+		{"tag IS NULL", where(cmp(search.Tag, "team", search.OpIsNull, search.Value{})), []string{"0"}},
+		{"tag IS NOT NULL", where(cmp(search.Tag, "tier", search.OpIsNotNull, search.Value{})), []string{a.ID}},
 		{"empty filter", search.Filter{}, []string{"0", a.ID, b.ID, c.ID}},
 	}
 	for _, tc := range cases {
-		sameSet(t, tc.what, searchExps(t, s, store.ExperimentSearch{Filter: tc.f}), tc.want)
+		t.Run(tc.what, func(t *testing.T) {
+			sameSet(t, tc.what, searchExps(t, s, store.ExperimentSearch{Filter: tc.f}), tc.want)
+		})
 	}
 }
 
 func testSearchExperimentsOrder(t *testing.T, s store.Store) {
+	// Two bursts: experiments in a burst often share a creation millisecond (exercising
+	// the id tie-break), the pause between bursts makes creation_time itself matter.
 	var all []core.Experiment
-	for _, n := range []string{"m", "c", "x", "a"} {
+	for i, n := range []string{"m", "c", "x", "a", "q", "b"} {
+		if i == 3 {
+			time.Sleep(3 * time.Millisecond)
+		}
 		all = append(all, createExp(t, s, n))
-		time.Sleep(3 * time.Millisecond) // distinct creation times
 	}
 	def, err := s.GetExperiment(t.Context(), "0")
 	must(t, err, "GetExperiment 0")

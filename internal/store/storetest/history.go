@@ -214,15 +214,17 @@ func testBulkInterval(t *testing.T, s store.Store) {
 		{"one point keeps the last", nil, nil, 1},
 	}
 	for _, tc := range cases {
-		lo, hi := int64(-1<<62), int64(1<<62)
-		if tc.lo != nil {
-			lo, hi = *tc.lo, *tc.hi
-		}
-		got, err := s.GetMetricHistoryBulkInterval(t.Context(), store.BulkInterval{
-			RunIDs: runs, Key: "v", StartStep: tc.lo, EndStep: tc.hi, MaxResults: tc.max,
+		t.Run(tc.what, func(t *testing.T) {
+			lo, hi := int64(-1<<62), int64(1<<62)
+			if tc.lo != nil {
+				lo, hi = *tc.lo, *tc.hi
+			}
+			got, err := s.GetMetricHistoryBulkInterval(t.Context(), store.BulkInterval{
+				RunIDs: runs, Key: "v", StartStep: tc.lo, EndStep: tc.hi, MaxResults: tc.max,
+			})
+			must(t, err, "GetMetricHistoryBulkInterval")
+			checkSample(t, tc.what, got, runs, stepsIn(lo, hi), value, tc.max)
 		})
-		must(t, err, "GetMetricHistoryBulkInterval "+tc.what)
-		checkSample(t, tc.what, got, runs, stepsIn(lo, hi), value, tc.max)
 	}
 }
 

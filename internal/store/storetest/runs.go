@@ -66,6 +66,13 @@ func testCreateRun(t *testing.T, s store.Store) {
 	if d.Info.RunID == i.RunID {
 		t.Fatal("two runs got the same id")
 	}
+	// A trailing slash on the location does not double up (MLflow's append_to_uri_path).
+	slash, err := s.CreateExperiment(t.Context(), core.Experiment{Name: "slash", ArtifactLocation: "file:///tmp/arts/"})
+	must(t, err, "CreateExperiment slash")
+	sr := createRun(t, s, slash.ID, runOpts{})
+	if want := "file:///tmp/arts/" + sr.Info.RunID + "/artifacts"; sr.Info.ArtifactURI != want {
+		t.Fatalf("artifact uri %q, want %q", sr.Info.ArtifactURI, want)
+	}
 }
 
 func sameInfo(a, b core.RunInfo) bool {

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/plinth-ml/plinth/internal/core"
@@ -11,6 +13,8 @@ import (
 
 var searchRunTests = []testCase{
 	{"Filters", testSearchRunFilters},
+	{"LikeEscapes", testSearchRunLikeEscapes},
+	{"ParsedFilters", testSearchRunParsed},
 	{"ViewTypes", testSearchRunViewTypes},
 	{"InvalidArguments", testSearchRunsInvalid},
 }
@@ -95,7 +99,11 @@ func testSearchRunFilters(t *testing.T, s store.Store) {
 		{"param LIKE is case-sensitive", where(param("model", search.OpLike, "res%")), ids(f.r2)},
 		{"param ILIKE", where(param("model", search.OpILike, "RES%")), ids(f.r1, f.r2)},
 		{"param LIKE underscore", where(param("lr", search.OpLike, "0._")), ids(f.r1)},
+		{"param IS NULL", where(cmp(search.Param, "lr", search.OpIsNull, search.Value{})), ids(f.r3, f.r5)},
+		{"param IS NOT NULL", where(cmp(search.Param, "lr", search.OpIsNotNull, search.Value{})), ids(f.r1, f.r2)},
 		// tags
+		{"tag IS NULL", where(cmp(search.Tag, "env", search.OpIsNull, search.Value{})), ids(f.r3, f.r5)},
+		{"tag IS NOT NULL", where(cmp(search.Tag, "env", search.OpIsNotNull, search.Value{})), ids(f.r1, f.r2)},
 		{"tag =", where(tag("env", search.OpEq, "prod")), ids(f.r2)},
 		{"tag !=", where(tag("env", search.OpNe, "prod")), ids(f.r1)},
 		{"tag LIKE", where(tag("env", search.OpLike, "P%")), ids(f.r1)},
@@ -138,8 +146,9 @@ func testSearchRunFilters(t *testing.T, s store.Store) {
 		{"two clauses on one metric", where(metric("acc", search.OpGt, 0.5), metric("acc", search.OpLt, 0.8)), ids(f.r2)},
 	}
 	for _, tc := range cases {
-		got := searchIDs(t, s, []string{f.exp}, tc.f)
-		sameSet(t, tc.what, got, tc.want)
+		t.Run(tc.what, func(t *testing.T) {
+			sameSet(t, tc.what, searchIDs(t, s, []string{f.exp}, tc.f), tc.want)
+		})
 	}
 	// Several experiments at once.
 	sameSet(t, "two experiments", searchIDs(t, s, []string{f.exp, f.other}, where(metric("acc", search.OpGe, 0.6))),
@@ -185,4 +194,84 @@ func testSearchRunsInvalid(t *testing.T, s store.Store) {
 	wantCode(t, err, core.EINVALID, "MaxResults above the limit")
 	_, _, err = s.SearchRuns(t.Context(), store.RunSearch{ExperimentIDs: []string{"0"}, MaxResults: store.MaxRunSearchResults})
 	must(t, err, "MaxResults at the limit")
+}
+
+// testSearchRunParsed runs filters and order_by clauses as the mlflow client writes them,
+// through the parser, so that the AST the parser produces is the AST the store executes.
+func testSearchRunParsed(t *testing.T, s store.Store) {
+	f := newSearchFixture(t, s)
+	cases := []struct {
+		filter  string
+		orderBy []string
+		want    []string
+		ordered bool
+	}{
+		{"metrics.acc > 0.5 and params.model ILIKE 'RES%'", nil, []string{f.r2}, false},
+		{"attributes.`Run name` = 'beta-run'", nil, []string{f.r2}, false},
+		{"run_name LIKE '%-run'", nil, []string{f.r1, f.r2}, false},
+		{"status = 'FAILED'", nil, []string{f.r3}, false},
+		{"attributes.run_id IN ('" + f.r1 + "', '" + f.r5 + "')", nil, []string{f.r1, f.r5}, false},
+		{"tags.\"env\" = 'Prod'", nil, []string{f.r1}, false},
+		{"tags.`mlflow.runName` = 'eps'", nil, []string{f.r5}, false},
+		{"datasets.context = 'eval'", nil, []string{f.r2}, false},
+		{"created >= 2000", nil, []string{f.r2, f.r3, f.r5}, false},
+		{"params.lr IS NULL", nil, []string{f.r3, f.r5}, false},
+		{"", []string{"metrics.acc DESC"}, []string{f.r3, f.r2, f.r1, f.r5}, true},
+		{"", []string{"params.model", "attributes.start_time ASC"}, []string{f.r1, f.r2, f.r3, f.r5}, true},
+		// Strings sort by code point (upper case first), the same on every backend.
+		{"metrics.acc >= 0.5", []string{"attributes.run_name DESC"}, []string{f.r2, f.r1, f.r3}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.filter+" "+strings.Join(tc.orderBy, ","), func(t *testing.T) { runParsedCase(t, s, f.exp, tc.filter, tc.orderBy, tc.want, tc.ordered) })
+	}
+}
+
+func runParsedCase(t *testing.T, s store.Store, exp, filter string, orderBy, want []string, ordered bool) {
+	fl, err := search.ParseRunFilter(filter)
+	must(t, err, "ParseRunFilter "+filter)
+	var obs []search.OrderBy
+	for _, o := range orderBy {
+		ob, err := search.ParseRunOrderBy(o)
+		must(t, err, "ParseRunOrderBy "+o)
+		obs = append(obs, ob)
+	}
+	got := searchIDs(t, s, []string{exp}, fl, obs...)
+	what := fmt.Sprintf("filter %q order_by %q", filter, orderBy)
+	if ordered {
+		sameOrder(t, what, got, want)
+	} else {
+		sameSet(t, what, got, want)
+	}
+}
+
+// testSearchRunLikeEscapes pins what a backslash means in a LIKE pattern. PostgreSQL
+// (and so MLflow on PostgreSQL) treats it as an escape; SQLite would not unless told
+// to, so the backends must agree on one reading: the escaping one.
+func testSearchRunLikeEscapes(t *testing.T, s store.Store) {
+	values := map[string]string{}
+	for _, v := range []string{"50%", "500", "a_b", "axb", `a\b`} {
+		r := createRun(t, s, "0", runOpts{})
+		logParams(t, s, r.Info.RunID, core.Param{Key: "p", Value: v})
+		values[r.Info.RunID] = v
+	}
+	cases := []struct {
+		pattern, op string
+		want        []string
+	}{
+		{`50\%`, search.OpLike, []string{"50%"}},
+		{`50%`, search.OpLike, []string{"50%", "500"}},
+		{`a\_b`, search.OpLike, []string{"a_b"}},
+		{`a_b`, search.OpLike, []string{"a_b", "axb", `a\b`}},
+		{`a\\b`, search.OpLike, []string{`a\b`}},
+		{`A\_B`, search.OpILike, []string{"a_b"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.op+" "+tc.pattern, func(t *testing.T) {
+			var got []string
+			for _, id := range searchIDs(t, s, []string{"0"}, where(cmp(search.Param, "p", tc.op, str(tc.pattern)))) {
+				got = append(got, values[id])
+			}
+			sameSet(t, tc.op+" "+tc.pattern, got, tc.want)
+		})
+	}
 }

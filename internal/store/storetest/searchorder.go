@@ -66,8 +66,9 @@ func testSearchRunsOrder(t *testing.T, s store.Store) {
 		{"unknown metric keeps natural order", []search.OrderBy{asc(search.Metric, "nope")}, cat(o34, ids(o2, o1, o5))},
 	}
 	for _, tc := range cases {
-		got := searchIDs(t, s, []string{e}, where(), tc.ob...)
-		sameOrder(t, tc.what, got, tc.want)
+		t.Run(tc.what, func(t *testing.T) {
+			sameOrder(t, tc.what, searchIDs(t, s, []string{e}, where(), tc.ob...), tc.want)
+		})
 	}
 	// Ordering and filtering together.
 	got := searchIDs(t, s, []string{e}, where(cmp(search.Metric, "m", search.OpGe, num(1))), desc(search.Metric, "m"))
