@@ -113,6 +113,13 @@ func MetricValue(v float64) (float64, int) {
 
 const metricChunk = 500 // rows per INSERT: 9 columns stay far below either database's bind limit
 
+// insertMetricsSQL is a multi-row INSERT of n metric points that skips exact duplicates.
+func insertMetricsSQL(n int) string {
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	return `INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
+		VALUES ` + values + ` ON CONFLICT DO NOTHING`
+}
+
 // insertMetricRows appends metric points with multi-row INSERTs, skipping exact duplicates.
 func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
 	const cols = 9
@@ -123,14 +130,11 @@ func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runID string, 
 			v, isNaN := MetricValue(m.Value)
 			args = append(args, runID, m.Key, v, m.Timestamp, m.Step, isNaN, m.ModelID, m.DatasetName, m.DatasetDigest)
 		}
-		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)), ", ")
-		query := `INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
-			VALUES ` + values + ` ON CONFLICT DO NOTHING`
 		var err error
-		if len(chunk) == metricChunk {
-			err = s.execCached(ctx, tx, query, args...)
+		if len(chunk) == metricChunk && s.insertFullChunk != nil {
+			_, err = tx.StmtContext(ctx, s.insertFullChunk).ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, s.q(query), args...)
+			_, err = tx.ExecContext(ctx, s.q(insertMetricsSQL(len(chunk))), args...)
 		}
 		if err != nil {
 			return err

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plinth-ml/plinth/internal/core"
@@ -36,7 +35,10 @@ type Store struct {
 	rdb, wdb *sql.DB
 	d        Dialect
 	opts     store.Options
-	stmts    sync.Map // query text → *sql.Stmt prepared on wdb, for hot bulk writes
+	// insertFullChunk is the prepared INSERT of metricChunk metric rows: parsing a
+	// 500-row statement costs more than running it. Prepared once, before any
+	// transaction holds SQLite's only writer connection.
+	insertFullChunk *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -44,6 +46,13 @@ var _ store.Store = (*Store)(nil)
 // New returns a Store on migrated databases and makes sure experiment "0" exists.
 func New(ctx context.Context, rdb, wdb *sql.DB, d Dialect, opts store.Options) (*Store, error) {
 	s := &Store{rdb: rdb, wdb: wdb, d: d, opts: opts}
+	if d.InsertMetrics == nil {
+		stmt, err := wdb.PrepareContext(ctx, s.q(insertMetricsSQL(metricChunk)))
+		if err != nil {
+			return nil, fmt.Errorf("prepare metric insert: %w", err)
+		}
+		s.insertFullChunk = stmt
+	}
 	now := nowMillis()
 	_, err := s.wdb.ExecContext(ctx, s.q(`INSERT INTO experiments
 		(experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
@@ -57,11 +66,11 @@ func New(ctx context.Context, rdb, wdb *sql.DB, d Dialect, opts store.Options) (
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, v any) bool {
-		v.(*sql.Stmt).Close()
-		return true
-	})
-	err := s.wdb.Close()
+	var err error
+	if s.insertFullChunk != nil {
+		err = s.insertFullChunk.Close()
+	}
+	err = errors.Join(err, s.wdb.Close())
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
 	}
@@ -107,24 +116,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// execCached runs a hot write statement inside tx, preparing it once per Store:
-// parsing a 500-row INSERT costs more than executing it.
-func (s *Store) execCached(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
-	query = s.q(query)
-	v, ok := s.stmts.Load(query)
-	if !ok {
-		stmt, err := s.wdb.PrepareContext(ctx, query)
-		if err != nil {
-			return err
-		}
-		if v, ok = s.stmts.LoadOrStore(query, stmt); ok {
-			stmt.Close()
-		}
-	}
-	_, err := tx.StmtContext(ctx, v.(*sql.Stmt)).ExecContext(ctx, args...)
-	return err
 }
 
 // placeholders returns "?, ?, …" with n marks.

@@ -20,6 +20,7 @@ var historyTests = []testCase{
 
 var concurrencyTests = []testCase{
 	{"ConcurrentLogBatch", testConcurrentLogBatch},
+	{"ConcurrentFullBatches", testConcurrentFullBatches},
 }
 
 func testHistoryOrder(t *testing.T, s store.Store) {
@@ -316,5 +317,41 @@ func testConcurrentLogBatch(t *testing.T, s store.Store) {
 	}
 	if want := int64(workers*batches*per - 1); metricMap(got.Metrics)["c"].Step != want {
 		t.Fatalf("shared run: latest step %d, want %d", metricMap(got.Metrics)["c"].Step, want)
+	}
+}
+
+// testConcurrentFullBatches sends batches of 1,000 metrics (MLflow's per-request maximum)
+// from several goroutines: the backends take a different path for large batches.
+func testConcurrentFullBatches(t *testing.T, s store.Store) {
+	const workers, batches, per = 4, 3, 1000
+	runs := make([]string, workers)
+	for w := range runs {
+		runs[w] = createRun(t, s, "0", runOpts{}).Info.RunID
+	}
+	errs := make(chan error, workers*batches)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for b := range batches {
+				ms := make([]core.Metric, per)
+				for i := range ms {
+					step := int64(b*per + i)
+					ms[i] = m(fmt.Sprintf("k%d", i%10), float64(step), step, step)
+				}
+				if err := s.LogBatch(t.Context(), runs[w], ms, nil, nil); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, run := range runs {
+		if got := len(history(t, s, run, "k3")); got != batches*per/10 {
+			t.Fatalf("run %s: %d points of k3, want %d", run, got, batches*per/10)
+		}
 	}
 }
