@@ -79,7 +79,7 @@ func openDB(ctx context.Context, dsn string) (*sql.DB, error) {
 
 // insertMetrics sends a whole batch as arrays in one statement: one round trip and one
 // parse however many points there are.
-func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
+func insertMetrics(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error {
 	n := len(ms)
 	keys, models, dsNames, dsDigests := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	values := make([]float64, n)
@@ -91,10 +91,10 @@ func insertMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metr
 		models[i], dsNames[i], dsDigests[i] = m.ModelID, m.DatasetName, m.DatasetDigest
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO metrics
-		(run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
+		(run_key, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
 		SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int2[], $7::text[], $8::text[], $9::text[])
 		ON CONFLICT DO NOTHING`,
-		runID, keys, values, timestamps, steps, nans, models, dsNames, dsDigests)
+		runKey, keys, values, timestamps, steps, nans, models, dsNames, dsDigests)
 	return err
 }
 

@@ -49,7 +49,9 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 		if err != nil {
 			return err
 		}
-		err = s.scanEach(ctx, `SELECT run_id, key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
+		err = s.scanEach(ctx, `SELECT r.run_id, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan
+			FROM latest_metrics lm JOIN runs r ON r.run_key = lm.run_key
+			WHERE r.run_id IN `+in+` ORDER BY r.run_id, lm.key`, ids, func(sc scanner) error {
 			var m core.Metric
 			var isNaN int
 			if err := sc.Scan(&m.RunID, &m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {

@@ -2,33 +2,34 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"math"
 
 	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/store"
 )
 
-const historyColumns = `run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest`
+const historyColumns = `key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest`
 
-func scanMetric(sc scanner) (core.Metric, error) {
-	var m core.Metric
+func scanMetric(sc scanner, runID string) (core.Metric, error) {
+	m := core.Metric{RunID: runID}
 	var isNaN int
-	err := sc.Scan(&m.RunID, &m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN, &m.ModelID, &m.DatasetName, &m.DatasetDigest)
+	err := sc.Scan(&m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN, &m.ModelID, &m.DatasetName, &m.DatasetDigest)
 	if isNaN != 0 {
 		m.Value = math.NaN()
 	}
 	return m, err
 }
 
-func (s *Store) runExists(ctx context.Context, runID string) error {
-	var n int
-	if err := s.rdb.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM runs WHERE run_id = ?`), runID).Scan(&n); err != nil {
-		return err
+// runKey returns the run key of a run in any lifecycle stage.
+func (s *Store) runKey(ctx context.Context, runID string) (int64, error) {
+	var key int64
+	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT run_key FROM runs WHERE run_id = ?`), runID).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, errRunNotFound(runID)
 	}
-	if n == 0 {
-		return errRunNotFound(runID)
-	}
-	return nil
+	return key, err
 }
 
 // GetMetricHistory returns a metric's points in step, then timestamp order.
@@ -37,18 +38,19 @@ func (s *Store) GetMetricHistory(ctx context.Context, q store.MetricHistoryPage)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.runExists(ctx, q.RunID); err != nil {
+	runKey, err := s.runKey(ctx, q.RunID)
+	if err != nil {
 		return nil, "", err
 	}
-	query := `SELECT ` + historyColumns + ` FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, timestamp, value`
-	args := []any{q.RunID, q.Key}
+	query := `SELECT ` + historyColumns + ` FROM metrics WHERE run_key = ? AND key = ? ORDER BY step, timestamp, value`
+	args := []any{runKey, q.Key}
 	if q.MaxResults > 0 {
 		query += ` LIMIT ? OFFSET ?`
 		args = append(args, q.MaxResults+1, offset)
 	}
 	ms := make([]core.Metric, 0, 64)
 	err = s.scanEach(ctx, query, args, func(sc scanner) error {
-		m, err := scanMetric(sc)
+		m, err := scanMetric(sc, q.RunID)
 		ms = append(ms, m)
 		return err
 	})
@@ -74,15 +76,17 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, q store.BulkIn
 	if q.StartStep != nil && *q.StartStep > *q.EndStep {
 		return nil, core.Errorf(core.EINVALID, "end_step must be greater than start_step. Found start_step=%d and end_step=%d.", *q.StartStep, *q.EndStep)
 	}
-	for _, runID := range q.RunIDs {
-		if err := s.runExists(ctx, runID); err != nil {
+	keys := make([]int64, len(q.RunIDs))
+	for i, runID := range q.RunIDs {
+		var err error
+		if keys[i], err = s.runKey(ctx, runID); err != nil {
 			return nil, err
 		}
 	}
 	var out []core.Metric
-	for _, runID := range q.RunIDs {
-		where := `run_id = ? AND key = ?`
-		args := []any{runID, q.Key}
+	for i, runID := range q.RunIDs {
+		where := `run_key = ? AND key = ?`
+		args := []any{keys[i], q.Key}
 		if q.StartStep != nil {
 			where += ` AND step >= ? AND step <= ?`
 			args = append(args, *q.StartStep, *q.EndStep)
@@ -92,13 +96,13 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, q store.BulkIn
 			return nil, err
 		}
 		keep := sampleIndexes(n, q.MaxResults)
-		i := 0
+		row := 0
 		err := s.scanEach(ctx, `SELECT `+historyColumns+` FROM metrics WHERE `+where+` ORDER BY step, timestamp, value, is_nan`, args, func(sc scanner) error {
-			m, err := scanMetric(sc)
-			if keep(i) {
+			m, err := scanMetric(sc, runID)
+			if keep(row) {
 				out = append(out, m)
 			}
-			i++
+			row++
 			return err
 		})
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 // identified by name and digest; runs refer to it.
 func (s *Store) LogInputs(ctx context.Context, runID string, inputs []core.DatasetInput) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		var expID int64

@@ -16,7 +16,8 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []core.Metri
 		return err
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		runKey, err := s.activeRun(ctx, tx, runID)
+		if err != nil {
 			return err
 		}
 		if err := s.insertParams(ctx, tx, runID, params); err != nil {
@@ -32,10 +33,10 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []core.Metri
 		if insert == nil {
 			insert = s.insertMetricRows
 		}
-		if err := insert(ctx, tx, runID, metrics); err != nil {
+		if err := insert(ctx, tx, runKey, metrics); err != nil {
 			return err
 		}
-		return s.upsertLatestMetrics(ctx, tx, runID, metrics)
+		return s.upsertLatestMetrics(ctx, tx, runKey, metrics)
 	})
 }
 
@@ -116,19 +117,19 @@ const metricChunk = 500 // rows per INSERT: 9 columns stay far below either data
 // insertMetricsSQL is a multi-row INSERT of n metric points that skips exact duplicates.
 func insertMetricsSQL(n int) string {
 	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
-	return `INSERT INTO metrics (run_id, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
+	return `INSERT INTO metrics (run_key, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
 		VALUES ` + values + ` ON CONFLICT DO NOTHING`
 }
 
 // insertMetricRows appends metric points with multi-row INSERTs, skipping exact duplicates.
-func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
+func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error {
 	const cols = 9
 	for start := 0; start < len(ms); start += metricChunk {
 		chunk := ms[start:min(start+metricChunk, len(ms))]
 		args := make([]any, 0, len(chunk)*cols)
 		for _, m := range chunk {
 			v, isNaN := MetricValue(m.Value)
-			args = append(args, runID, m.Key, v, m.Timestamp, m.Step, isNaN, m.ModelID, m.DatasetName, m.DatasetDigest)
+			args = append(args, runKey, m.Key, v, m.Timestamp, m.Step, isNaN, m.ModelID, m.DatasetName, m.DatasetDigest)
 		}
 		var err error
 		if len(chunk) == metricChunk && s.insertFullChunk != nil {
@@ -157,7 +158,7 @@ func newer(a, b core.Metric) bool {
 
 // upsertLatestMetrics keeps latest_metrics, which search and GetRun read, up to date.
 // The batch is reduced to one point per key first: one statement may not touch a row twice.
-func (s *Store) upsertLatestMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error {
+func (s *Store) upsertLatestMetrics(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error {
 	best := make(map[string]core.Metric, 16)
 	var order []string
 	for _, m := range ms {
@@ -175,12 +176,12 @@ func (s *Store) upsertLatestMetrics(ctx context.Context, tx *sql.Tx, runID strin
 		for _, k := range keys {
 			m := best[k]
 			v, isNaN := MetricValue(m.Value)
-			args = append(args, runID, k, v, m.Timestamp, m.Step, isNaN)
+			args = append(args, runKey, k, v, m.Timestamp, m.Step, isNaN)
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(keys)), ", ")
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO latest_metrics (run_id, key, value, timestamp, step, is_nan)
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO latest_metrics (run_key, key, value, timestamp, step, is_nan)
 			VALUES `+values+`
-			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
+			ON CONFLICT (run_key, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp,
 				step = excluded.step, is_nan = excluded.is_nan
 			WHERE excluded.step > latest_metrics.step
 				OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp)

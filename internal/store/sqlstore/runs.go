@@ -142,24 +142,25 @@ func (s *Store) queryRuns(ctx context.Context, clause string, args ...any) ([]co
 	return runs, s.loadRunDetails(ctx, runs)
 }
 
-// activeRun checks inside tx that a run exists and is active.
-func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, runID string) error {
+// activeRun checks inside tx that a run exists and is active, and returns its run key.
+func (s *Store) activeRun(ctx context.Context, tx *sql.Tx, runID string) (int64, error) {
 	var stage string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT lifecycle_stage FROM runs WHERE run_id = ?`), runID).Scan(&stage)
+	var key int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT run_key, lifecycle_stage FROM runs WHERE run_id = ?`), runID).Scan(&key, &stage)
 	if errors.Is(err, sql.ErrNoRows) {
-		return errRunNotFound(runID)
+		return 0, errRunNotFound(runID)
 	} else if err != nil {
-		return err
+		return 0, err
 	}
 	if stage != core.LifecycleActive {
-		return core.Errorf(core.ECONFLICT, "The run %s must be in the 'active' state. Current state is %s.", runID, stage)
+		return 0, core.Errorf(core.ECONFLICT, "The run %s must be in the 'active' state. Current state is %s.", runID, stage)
 	}
-	return nil
+	return key, nil
 }
 
 func (s *Store) UpdateRun(ctx context.Context, runID string, u core.RunUpdate) (core.RunInfo, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		if u.Status != nil {
@@ -211,7 +212,7 @@ func (s *Store) setRunStage(ctx context.Context, runID, to string) error {
 
 func (s *Store) DeleteRunTag(ctx context.Context, runID, key string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.activeRun(ctx, tx, runID); err != nil {
+		if _, err := s.activeRun(ctx, tx, runID); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q(`DELETE FROM run_tags WHERE run_id = ? AND key = ?`), runID, key)

@@ -81,7 +81,7 @@ func (s *Store) runClause(c search.Comparison) (string, []any, error) {
 	switch c.Entity {
 	case search.Metric:
 		cond, args := s.metricCompare("m", c)
-		return `EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ? AND ` + cond + `)`,
+		return `EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_key = r.run_key AND m.key = ? AND ` + cond + `)`,
 			append([]any{c.Key}, args...), nil
 	case search.Param:
 		return s.keyValueClause("params", "r.run_id = x.run_id", c), append([]any{c.Key}, s.compareArgs(c)...), nil
@@ -151,16 +151,16 @@ func (s *Store) runOrder(obs []search.OrderBy) (joins string, args []any, order 
 	for i, ob := range obs {
 		alias := fmt.Sprintf("o%d", i)
 		switch ob.Entity {
-		case search.Metric, search.Param, search.Tag:
-			table := map[search.Entity]string{search.Metric: "latest_metrics", search.Param: "params", search.Tag: "run_tags"}[ob.Entity]
+		case search.Metric:
+			fmt.Fprintf(&b, " LEFT JOIN latest_metrics %s ON %s.run_key = r.run_key AND %s.key = ?", alias, alias, alias)
+			args = append(args, ob.Key)
+			parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_key IS NULL THEN 2 WHEN %s.is_nan = 1 THEN 1 ELSE 0 END", alias, alias),
+				alias+".value"+direction(ob.Desc))
+		case search.Param, search.Tag:
+			table := map[search.Entity]string{search.Param: "params", search.Tag: "run_tags"}[ob.Entity]
 			fmt.Fprintf(&b, " LEFT JOIN %s %s ON %s.run_id = r.run_id AND %s.key = ?", table, alias, alias, alias)
 			args = append(args, ob.Key)
-			if ob.Entity == search.Metric {
-				parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 2 WHEN %s.is_nan = 1 THEN 1 ELSE 0 END", alias, alias))
-			} else {
-				parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 1 ELSE 0 END", alias))
-			}
-			parts = append(parts, alias+".value"+direction(ob.Desc))
+			parts = append(parts, fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 1 ELSE 0 END", alias), alias+".value"+direction(ob.Desc))
 		case search.Attribute:
 			col, ok := runAttrColumns[ob.Key]
 			if !ok {

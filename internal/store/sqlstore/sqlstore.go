@@ -25,7 +25,7 @@ type Dialect struct {
 	// ILike renders a case-insensitive LIKE of expr against the placeholder.
 	ILike func(expr string) string
 	// InsertMetrics appends metric points, ignoring exact duplicates (as MLflow does).
-	InsertMetrics func(ctx context.Context, tx *sql.Tx, runID string, ms []core.Metric) error
+	InsertMetrics func(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error
 }
 
 // Store is a store.Store over database/sql. Writes go through wdb, reads through rdb;

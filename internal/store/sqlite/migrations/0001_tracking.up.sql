@@ -15,8 +15,10 @@ CREATE TABLE experiment_tags (
     PRIMARY KEY (experiment_id, key)
 ) WITHOUT ROWID;
 
+-- run_key is a compact integer that the high-volume metric tables use instead of run_id.
 CREATE TABLE runs (
-    run_id          TEXT    PRIMARY KEY,
+    run_key         INTEGER PRIMARY KEY,
+    run_id          TEXT    NOT NULL UNIQUE,
     experiment_id   INTEGER NOT NULL REFERENCES experiments (experiment_id),
     name            TEXT    NOT NULL,
     user_id         TEXT    NOT NULL,
@@ -46,7 +48,7 @@ CREATE TABLE params (
 -- Every point of every metric. Exact duplicates collapse, as in MLflow. NaN is stored as
 -- value 0 with is_nan = 1 because SQLite turns NaN into NULL.
 CREATE TABLE metrics (
-    run_id         TEXT    NOT NULL,
+    run_key        INTEGER NOT NULL,
     key            TEXT    NOT NULL,
     step           INTEGER NOT NULL,
     timestamp      INTEGER NOT NULL,
@@ -55,18 +57,18 @@ CREATE TABLE metrics (
     model_id       TEXT    NOT NULL DEFAULT '',
     dataset_name   TEXT    NOT NULL DEFAULT '',
     dataset_digest TEXT    NOT NULL DEFAULT '',
-    PRIMARY KEY (run_id, key, step, timestamp, value, is_nan)
+    PRIMARY KEY (run_key, key, step, timestamp, value, is_nan)
 ) WITHOUT ROWID;
 
 -- The latest point of each metric of each run, which search filters and sorts on.
 CREATE TABLE latest_metrics (
-    run_id    TEXT    NOT NULL,
+    run_key   INTEGER NOT NULL,
     key       TEXT    NOT NULL,
     value     REAL    NOT NULL,
     timestamp INTEGER NOT NULL,
     step      INTEGER NOT NULL,
     is_nan    INTEGER NOT NULL,
-    PRIMARY KEY (run_id, key)
+    PRIMARY KEY (run_key, key)
 ) WITHOUT ROWID;
 CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value);
 
