@@ -6,9 +6,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/plinth-ml/plinth/internal/core"
@@ -33,6 +35,10 @@ var Dialect = sqlstore.Dialect{
 	Numbered:      true,
 	ILike:         func(expr string) string { return expr + ` ILIKE ? ESCAPE '\'` },
 	InsertMetrics: insertMetrics,
+	IsUniqueViolation: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505"
+	},
 }
 
 // Open connects to the database at dsn (a postgres:// URL) and applies migrations.

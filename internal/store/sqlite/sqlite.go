@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -15,7 +16,8 @@ import (
 
 	"github.com/plinth-ml/plinth/internal/store"
 	"github.com/plinth-ml/plinth/internal/store/sqlstore"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 //go:embed migrations/*.up.sql
@@ -30,6 +32,10 @@ type Store struct {
 var Dialect = sqlstore.Dialect{
 	Name:  "sqlite",
 	ILike: func(expr string) string { return "LOWER(" + expr + ") LIKE LOWER(?) ESCAPE '\\'" },
+	IsUniqueViolation: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
 }
 
 // pragmas every connection gets. case_sensitive_like makes LIKE behave as in

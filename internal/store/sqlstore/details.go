@@ -78,7 +78,12 @@ type scanner interface{ Scan(dest ...any) error }
 
 // scanEach runs a read query and calls fn for every row.
 func (s *Store) scanEach(ctx context.Context, query string, args []any, fn func(scanner) error) error {
-	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+	return s.scanEachTx(ctx, s.rdb, query, args, fn)
+}
+
+// scanEachTx is scanEach on a given database or transaction.
+func (s *Store) scanEachTx(ctx context.Context, db querier, query string, args []any, fn func(scanner) error) error {
+	rows, err := db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return err
 	}

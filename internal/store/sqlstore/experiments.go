@@ -28,7 +28,7 @@ func (s *Store) CreateExperiment(ctx context.Context, exp core.Experiment) (core
 			VALUES (?, ?, 'active', ?, ?) RETURNING experiment_id`),
 			exp.Name, exp.ArtifactLocation, now, now).Scan(&id)
 		if err != nil {
-			return err
+			return s.nameTaken(err, exp.Name)
 		}
 		exp.ID = strconv.FormatInt(id, 10)
 		if exp.ArtifactLocation == "" {
@@ -61,6 +61,15 @@ func (s *Store) checkExperimentNameFree(ctx context.Context, tx *sql.Tx, name st
 		return core.Errorf(core.EEXISTS, "Experiment '%s' already exists.", name)
 	}
 	return nil
+}
+
+// nameTaken turns a unique violation on the experiment name (a concurrent create won
+// the race) into the error the caller would have got a moment later.
+func (s *Store) nameTaken(err error, name string) error {
+	if err != nil && s.d.IsUniqueViolation != nil && s.d.IsUniqueViolation(err) {
+		return core.Errorf(core.EEXISTS, "Experiment '%s' already exists.", name)
+	}
+	return err
 }
 
 // parseExperimentID turns MLflow's decimal string id into the database key.
@@ -270,7 +279,7 @@ func (s *Store) RenameExperiment(ctx context.Context, id, newName string) error 
 		}
 		_, err = tx.ExecContext(ctx, s.q(`UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?`),
 			newName, nowMillis(), n)
-		return err
+		return s.nameTaken(err, newName)
 	})
 }
 

@@ -59,48 +59,40 @@ func dedupeParams(runID string, params []core.Param) ([]core.Param, error) {
 }
 
 // insertParams logs params; a key logged before may only be logged again with the same value.
+// It inserts first and compares after, so that two batches racing to log the same param
+// (PostgreSQL runs them concurrently) both succeed when they agree.
 func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, params []core.Param) error {
 	if len(params) == 0 {
 		return nil
 	}
+	args := make([]any, 0, 3*len(params))
 	keys := make([]any, 0, len(params)+1)
 	keys = append(keys, runID)
 	for _, p := range params {
+		args = append(args, runID, p.Key, p.Value)
 		keys = append(keys, p.Key)
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT key, value FROM params WHERE run_id = ? AND key IN (`+placeholders(len(params))+`)`), keys...)
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(params)), ", ")
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO params (run_id, key, value) VALUES `+values+`
+		ON CONFLICT (run_id, key) DO NOTHING`), args...); err != nil {
+		return err
+	}
+	stored := make(map[string]string, len(params))
+	err := s.scanEachTx(ctx, tx, `SELECT key, value FROM params WHERE run_id = ? AND key IN (`+placeholders(len(params))+`)`, keys, func(sc scanner) error {
+		var k, v string
+		err := sc.Scan(&k, &v)
+		stored[k] = v
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	existing := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			rows.Close()
-			return err
-		}
-		existing[k] = v
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	var fresh []any
 	for _, p := range params {
-		old, ok := existing[p.Key]
-		if !ok {
-			fresh = append(fresh, runID, p.Key, p.Value)
-			continue
-		}
-		if old != p.Value {
+		if old := stored[p.Key]; old != p.Value {
 			return core.Errorf(core.EINVALID, "Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, old, runID, p.Value)
 		}
 	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(fresh)/3), ", ")
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO params (run_id, key, value) VALUES `+values), fresh...)
-	return err
+	return nil
 }
 
 // MetricValue splits a value into what the database stores: NaN cannot be stored

@@ -26,6 +26,9 @@ type Dialect struct {
 	ILike func(expr string) string
 	// InsertMetrics appends metric points, ignoring exact duplicates (as MLflow does).
 	InsertMetrics func(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error
+	// IsUniqueViolation recognises the driver's error for a duplicate key, which a
+	// concurrent writer can cause after our own existence check passed.
+	IsUniqueViolation func(error) bool
 }
 
 // Store is a store.Store over database/sql. Writes go through wdb, reads through rdb;

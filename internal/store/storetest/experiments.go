@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"sort"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ var experimentTests = []testCase{
 	{"DefaultExists", testDefaultExperiment},
 	{"Create", testCreateExperiment},
 	{"CreateDuplicateName", testCreateExperimentDuplicate},
+	{"CreateSameNameConcurrently", testCreateExperimentRace},
 	{"GetUnknown", testGetExperimentUnknown},
 	{"Rename", testRenameExperiment},
 	{"DeleteRestore", testDeleteRestoreExperiment},
@@ -377,4 +379,32 @@ func testSearchExperimentsInvalid(t *testing.T, s store.Store) {
 	wantCode(t, err, core.EINVALID, "garbage page token")
 	_, _, err = s.SearchExperiments(t.Context(), store.ExperimentSearch{MaxResults: store.MaxExperimentSearchResults + 1})
 	wantCode(t, err, core.EINVALID, "MaxResults above the limit")
+}
+
+// testCreateExperimentRace creates one name from several goroutines at once: exactly one
+// wins and every other gets EEXISTS, never an internal error.
+func testCreateExperimentRace(t *testing.T, s store.Store) {
+	const n = 8
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.CreateExperiment(t.Context(), core.Experiment{Name: "raced"})
+			codes[i] = core.ErrorCode(err)
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, c := range codes {
+		switch c {
+		case "":
+			won++
+		case core.EEXISTS:
+		default:
+			t.Fatalf("concurrent create: error code %q, want success or %q", c, core.EEXISTS)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d creates succeeded, want exactly 1 (codes %v)", won, codes)
+	}
 }
