@@ -47,6 +47,7 @@ var pragmas = []string{
 	"foreign_keys(1)",
 	"case_sensitive_like(1)",
 	"cache_size(-65536)",
+	"mmap_size(1073741824)", // reads come straight from the page cache of the OS, shared by all readers
 	"temp_store(MEMORY)",
 }
 

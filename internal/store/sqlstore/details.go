@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/plinth-ml/plinth/internal/core"
 )
 
@@ -23,51 +25,52 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 			ids[i] = r.Info.RunID
 		}
 		in := "(" + placeholders(len(ids)) + ")"
-		err := s.scanEach(ctx, `SELECT run_id, key, value FROM run_tags WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
-			var id string
-			var t core.Tag
-			if err := sc.Scan(&id, &t.Key, &t.Value); err != nil {
-				return err
-			}
-			r := index[id]
-			r.Tags = append(r.Tags, t)
-			return nil
+		// The four loads touch different fields of the runs, so they run side by side
+		// on the read pool.
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			return s.scanEach(gctx, `SELECT run_id, key, value FROM run_tags WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
+				var id string
+				var t core.Tag
+				if err := sc.Scan(&id, &t.Key, &t.Value); err != nil {
+					return err
+				}
+				r := index[id]
+				r.Tags = append(r.Tags, t)
+				return nil
+			})
 		})
-		if err != nil {
-			return err
-		}
-		err = s.scanEach(ctx, `SELECT run_id, key, value FROM params WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
-			var id string
-			var p core.Param
-			if err := sc.Scan(&id, &p.Key, &p.Value); err != nil {
-				return err
-			}
-			r := index[id]
-			r.Params = append(r.Params, p)
-			return nil
+		g.Go(func() error {
+			return s.scanEach(gctx, `SELECT run_id, key, value FROM params WHERE run_id IN `+in+` ORDER BY run_id, key`, ids, func(sc scanner) error {
+				var id string
+				var p core.Param
+				if err := sc.Scan(&id, &p.Key, &p.Value); err != nil {
+					return err
+				}
+				r := index[id]
+				r.Params = append(r.Params, p)
+				return nil
+			})
 		})
-		if err != nil {
-			return err
-		}
-		err = s.scanEach(ctx, `SELECT r.run_id, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan
-			FROM latest_metrics lm JOIN runs r ON r.run_key = lm.run_key
-			WHERE r.run_id IN `+in+` ORDER BY r.run_id, lm.key`, ids, func(sc scanner) error {
-			var m core.Metric
-			var isNaN int
-			if err := sc.Scan(&m.RunID, &m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
-				return err
-			}
-			if isNaN != 0 {
-				m.Value = math.NaN()
-			}
-			r := index[m.RunID]
-			r.Metrics = append(r.Metrics, m)
-			return nil
+		g.Go(func() error {
+			return s.scanEach(gctx, `SELECT r.run_id, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan
+				FROM latest_metrics lm JOIN runs r ON r.run_key = lm.run_key
+				WHERE r.run_id IN `+in+` ORDER BY r.run_id, lm.key`, ids, func(sc scanner) error {
+				var m core.Metric
+				var isNaN int
+				if err := sc.Scan(&m.RunID, &m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
+					return err
+				}
+				if isNaN != 0 {
+					m.Value = math.NaN()
+				}
+				r := index[m.RunID]
+				r.Metrics = append(r.Metrics, m)
+				return nil
+			})
 		})
-		if err != nil {
-			return err
-		}
-		if err := s.loadInputs(ctx, in, ids, index); err != nil {
+		g.Go(func() error { return s.loadInputs(gctx, in, ids, index) })
+		if err := g.Wait(); err != nil {
 			return err
 		}
 	}
