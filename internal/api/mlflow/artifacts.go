@@ -1,0 +1,445 @@
+package mlflow
+
+import (
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/plinth-ml/plinth/internal/api/httpx"
+	"github.com/plinth-ml/plinth/internal/blob"
+	"github.com/plinth-ml/plinth/internal/core"
+)
+
+// proxyScheme is the URI scheme of artifacts stored behind this server:
+// mlflow-artifacts:/X (or mlflow-artifacts://host/X) is bucket key X.
+const proxyScheme = "mlflow-artifacts:"
+
+// maxParts is S3's limit on the parts of one multipart upload.
+const maxParts = 10000
+
+var errInvalidPath = invalidf("Invalid path")
+
+// artifactKey turns a client's artifact path into a bucket key. Like MLflow's
+// validate_path_is_safe it decodes the path until it no longer changes before
+// checking it, so percent-encoded tricks (%2e%2e, %252e%252e) are caught; the
+// key itself is the path as received (already decoded once), cleaned by blob.
+func artifactKey(p string) (string, error) {
+	decoded := p
+	for i := 0; i < 5; i++ {
+		d, err := url.PathUnescape(decoded)
+		if err != nil || d == decoded {
+			break
+		}
+		decoded = d
+	}
+	if strings.ContainsAny(decoded, "#\\") || strings.HasPrefix(decoded, "/") {
+		return "", errInvalidPath
+	}
+	for _, seg := range strings.Split(decoded, "/") {
+		if seg == ".." {
+			return "", errInvalidPath
+		}
+	}
+	key, err := blob.CleanKey(p)
+	if err != nil {
+		return "", invalidf("Invalid path: %s", core.ErrorMessage(err))
+	}
+	return key, nil
+}
+
+// proxiedKey maps a run's mlflow-artifacts URI to its bucket key; ok is false
+// for artifacts stored elsewhere (an experiment created with s3://…).
+func proxiedKey(uri string) (string, bool) {
+	rest, ok := strings.CutPrefix(uri, proxyScheme)
+	if !ok {
+		return "", false
+	}
+	if strings.HasPrefix(rest, "//") { // mlflow-artifacts://host:port/path
+		rest = rest[2:]
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			rest = rest[i:]
+		} else {
+			rest = ""
+		}
+	}
+	key, err := blob.CleanKey(strings.TrimLeft(rest, "/"))
+	return key, err == nil
+}
+
+func joinKey(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	if name == "" {
+		return dir
+	}
+	return dir + "/" + name
+}
+
+type wireFileInfo struct {
+	Path     string `json:"path"`
+	IsDir    bool   `json:"is_dir"`
+	FileSize *int64 `json:"file_size,omitempty"`
+}
+
+// fileInfos renders a listing with paths relative to base, as MLflow does.
+func fileInfos(entries []blob.Entry, base string) []wireFileInfo {
+	out := make([]wireFileInfo, 0, len(entries))
+	for _, e := range entries {
+		fi := wireFileInfo{Path: joinKey(base, path.Base(e.Path)), IsDir: e.IsDir}
+		if !e.IsDir {
+			size := e.Size
+			fi.FileSize = &size
+		}
+		out = append(out, fi)
+	}
+	return out
+}
+
+// listRunArtifacts is /api/2.0/mlflow/artifacts/list: a run's artifacts.
+func (s *server) listRunArtifacts(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RunID     string `json:"run_id"`
+		RunUUID   string `json:"run_uuid"`
+		Path      string `json:"path"`
+		PageToken string `json:"page_token"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := runIDOf(req.RunID, req.RunUUID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rel, err := artifactKey(req.Path)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	run, err := s.st.GetRun(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resp := struct {
+		RootURI string         `json:"root_uri"`
+		Files   []wireFileInfo `json:"files,omitempty"`
+	}{RootURI: run.Info.ArtifactURI}
+	if root, ok := proxiedKey(run.Info.ArtifactURI); ok {
+		entries, err := s.art.List(r.Context(), joinKey(root, rel))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp.Files = fileInfos(entries, rel)
+	}
+	writeJSON(w, resp)
+}
+
+// listArtifacts is GET /mlflow-artifacts/artifacts?path=…: names relative to path.
+func (s *server) listArtifacts(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Path string `json:"path"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key, err := artifactKey(req.Path)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	entries, err := s.art.List(r.Context(), key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, struct {
+		Files []wireFileInfo `json:"files,omitempty"`
+	}{fileInfos(entries, "")})
+}
+
+func (s *server) pathKey(w http.ResponseWriter, r *http.Request) (string, bool) {
+	key, err := artifactKey(r.PathValue("path"))
+	if err == nil && key == "" {
+		err = invalidf("Invalid path: an artifact path is required")
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return "", false
+	}
+	return key, true
+}
+
+func (s *server) downloadArtifact(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("path") == "" { // ".../artifacts/" is the listing
+		s.listArtifacts(w, r)
+		return
+	}
+	key, ok := s.pathKey(w, r)
+	if !ok {
+		return
+	}
+	rc, size, err := s.art.Get(r.Context(), key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	h := w.Header()
+	ctype := mime.TypeByExtension(path.Ext(key))
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	h.Set("Content-Type", ctype)
+	// Served as an attachment and never sniffed, so an uploaded page cannot run in our origin.
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if _, err := io.Copy(w, rc); err != nil {
+		// Headers are gone; abort so the client sees a truncated transfer, not a short file.
+		s.log.WarnContext(r.Context(), "artifact download interrupted",
+			"key", key, "request_id", httpx.RequestIDFrom(r.Context()), "error", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// bodyReader remembers the error that ended reading a request body, so a
+// size-limit breach is reported as such whatever the bucket wraps it in.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.err = err
+	}
+	return n, err
+}
+
+func (s *server) uploadBody(w http.ResponseWriter, r *http.Request) (*bodyReader, int64) {
+	httpx.LimitBody(w, r, s.opts.MaxUploadBytes)
+	size := r.ContentLength
+	if size < 0 {
+		size = -1
+	}
+	return &bodyReader{r: r.Body}, size
+}
+
+func (s *server) uploadError(body *bodyReader, err error) error {
+	if body.err != nil && httpx.IsTooLarge(body.err) {
+		return core.Errorf(core.ETOOLARGE, "artifact upload exceeds the limit of %d bytes", s.opts.MaxUploadBytes)
+	}
+	return err
+}
+
+func (s *server) uploadArtifact(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.pathKey(w, r)
+	if !ok {
+		return
+	}
+	body, size := s.uploadBody(w, r)
+	if err := s.art.Put(r.Context(), key, body, size); err != nil {
+		s.writeError(w, r, s.uploadError(body, err))
+		return
+	}
+	writeJSON(w, empty)
+}
+
+func (s *server) deleteArtifact(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.pathKey(w, r)
+	if !ok {
+		return
+	}
+	s.finish(w, r, s.art.Delete(r.Context(), key))
+}
+
+// mpuKey is the object a multipart call names: the directory in the URL plus
+// the base name of the client's local file, which the client sends as "path".
+func (s *server) mpuKey(w http.ResponseWriter, r *http.Request, local string) (string, bool) {
+	dir, err := artifactKey(r.PathValue("path"))
+	if err == nil && local == "" {
+		err = missing("path")
+	}
+	var name string
+	if err == nil {
+		name = local[strings.LastIndexAny(local, `/\`)+1:]
+		if name == "" || name == "." || name == ".." {
+			err = invalidValue("path", local, "the path must name a file")
+		}
+	}
+	var key string
+	if err == nil {
+		key, err = artifactKey(joinKey(dir, name))
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return "", false
+	}
+	return key, true
+}
+
+type wireCredential struct {
+	URL        string            `json:"url"`
+	PartNumber int               `json:"part_number"`
+	Headers    map[string]string `json:"headers"`
+}
+
+func (s *server) createMultipart(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Path     string   `json:"path"`
+		NumParts optInt64 `json:"num_parts"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key, ok := s.mpuKey(w, r, req.Path)
+	if !ok {
+		return
+	}
+	if !req.NumParts.Set || req.NumParts.V < 1 || req.NumParts.V > maxParts {
+		s.writeError(w, r, invalidValue("num_parts", req.NumParts.V, fmt.Sprintf("it must be between 1 and %d", maxParts)))
+		return
+	}
+	uploadID, err := s.art.CreateMultipart(r.Context(), key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// The client PUTs each part to the URL we give; point it back at this
+	// server so multipart works the same on local and S3 buckets.
+	base := requestBase(r) + "/api/2.0/mlflow-artifacts/mpu/upload-part/" + escapeKey(key)
+	creds := make([]wireCredential, req.NumParts.V)
+	for i := range creds {
+		q := url.Values{"upload_id": {uploadID}, "part_number": {strconv.Itoa(i + 1)}}
+		creds[i] = wireCredential{URL: base + "?" + q.Encode(), PartNumber: i + 1, Headers: map[string]string{}}
+	}
+	writeJSON(w, struct {
+		UploadID    string           `json:"upload_id"`
+		Credentials []wireCredential `json:"credentials"`
+	}{uploadID, creds})
+}
+
+// requestBase is the scheme and host the client reached us at.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+func escapeKey(key string) string {
+	segs := strings.Split(key, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// uploadPart is PUT /mlflow-artifacts/mpu/upload-part/<key>?upload_id=…&part_number=N,
+// the URL that createMultipart hands out. The part's ETag goes back in the header.
+func (s *server) uploadPart(w http.ResponseWriter, r *http.Request) {
+	key, ok := s.pathKey(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	uploadID := q.Get("upload_id")
+	if uploadID == "" {
+		s.writeError(w, r, missing("upload_id"))
+		return
+	}
+	n, err := strconv.Atoi(q.Get("part_number"))
+	if err != nil || n < 1 || n > maxParts {
+		s.writeError(w, r, invalidValue("part_number", q.Get("part_number"), fmt.Sprintf("it must be an integer between 1 and %d", maxParts)))
+		return
+	}
+	body, size := s.uploadBody(w, r)
+	etag, err := s.art.UploadPart(r.Context(), key, uploadID, n, body, size)
+	if err != nil {
+		s.writeError(w, r, s.uploadError(body, err))
+		return
+	}
+	if !strings.HasPrefix(etag, `"`) {
+		etag = `"` + etag + `"`
+	}
+	w.Header().Set("ETag", etag)
+	writeJSON(w, empty)
+}
+
+func (s *server) completeMultipart(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Path     string `json:"path"`
+		UploadID string `json:"upload_id"`
+		Parts    []struct {
+			PartNumber optInt64 `json:"part_number"`
+			ETag       string   `json:"etag"`
+		} `json:"parts"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key, ok := s.mpuKey(w, r, req.Path)
+	if !ok {
+		return
+	}
+	var err error
+	if req.UploadID == "" {
+		err = missing("upload_id")
+	} else if len(req.Parts) == 0 {
+		err = missing("parts")
+	}
+	parts := make([]blob.Part, len(req.Parts))
+	for i, p := range req.Parts {
+		if err == nil && (!p.PartNumber.Set || p.PartNumber.V < 1 || p.PartNumber.V > maxParts) {
+			err = invalidValue(fmt.Sprintf("parts[%d].part_number", i), p.PartNumber.V, "")
+		}
+		parts[i] = blob.Part{Number: int(p.PartNumber.V), ETag: strings.Trim(p.ETag, `"`)}
+	}
+	if err == nil {
+		err = s.art.CompleteMultipart(r.Context(), key, req.UploadID, parts)
+	}
+	s.finish(w, r, err)
+}
+
+func (s *server) abortMultipart(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Path     string `json:"path"`
+		UploadID string `json:"upload_id"`
+	}
+	if err := s.decode(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key, ok := s.mpuKey(w, r, req.Path)
+	if !ok {
+		return
+	}
+	if req.UploadID == "" {
+		s.writeError(w, r, missing("upload_id"))
+		return
+	}
+	s.finish(w, r, s.art.AbortMultipart(r.Context(), key, req.UploadID))
+}
