@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -14,9 +15,16 @@ func LimitBody(w http.ResponseWriter, r *http.Request, n int64) {
 	}
 }
 
-// ReadLimited reads the whole body of r, at most n bytes.
+// ReadLimited reads the whole body of r, at most n bytes. A declared length within
+// the cap sizes the buffer once instead of growing it while reading.
 func ReadLimited(w http.ResponseWriter, r *http.Request, n int64) ([]byte, error) {
 	LimitBody(w, r, n)
+	if r.ContentLength > 0 && (n <= 0 || r.ContentLength <= n) {
+		var buf bytes.Buffer
+		buf.Grow(int(r.ContentLength) + 1) // +1 so ReadFrom sees EOF without growing
+		_, err := buf.ReadFrom(r.Body)
+		return buf.Bytes(), err
+	}
 	return io.ReadAll(r.Body)
 }
 

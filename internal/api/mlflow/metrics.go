@@ -115,7 +115,10 @@ func parseLogBatch(req *logBatchRequest) (string, []core.Metric, []core.Param, [
 	}
 	metrics := make([]core.Metric, len(req.Metrics))
 	for i, m := range req.Metrics {
-		if metrics[i], err = m.toCore(fmt.Sprintf("metrics[%d]", i), "key", id); err != nil {
+		if metrics[i], err = m.toCore("", "key", id); err != nil {
+			// Check again with the item's position, only to name it in the message:
+			// building that name for every metric of every batch costs more than the check.
+			_, err = m.toCore(fmt.Sprintf("metrics[%d]", i), "key", id)
 			return "", nil, nil, nil, err
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/plinth-ml/plinth/internal/store"
 )
 
-
 type wireRunInfo struct {
 	RunID          string `json:"run_id"`
 	RunUUID        string `json:"run_uuid"`

@@ -38,8 +38,8 @@ type Store struct {
 	rdb, wdb *sql.DB
 	d        Dialect
 	opts     store.Options
-	// insertFullChunk is the prepared INSERT of metricChunk metric rows: parsing a
-	// 500-row statement costs more than running it. Prepared once, before any
+	// insertFullChunk is the prepared INSERT of metricChunk metric rows without the
+	// optional columns, the common case: parsing such a statement costs more than running it. Prepared once, before any
 	// transaction holds SQLite's only writer connection.
 	insertFullChunk *sql.Stmt
 }
@@ -50,7 +50,7 @@ var _ store.Store = (*Store)(nil)
 func New(ctx context.Context, rdb, wdb *sql.DB, d Dialect, opts store.Options) (*Store, error) {
 	s := &Store{rdb: rdb, wdb: wdb, d: d, opts: opts}
 	if d.InsertMetrics == nil {
-		stmt, err := wdb.PrepareContext(ctx, s.q(insertMetricsSQL(metricChunk)))
+		stmt, err := wdb.PrepareContext(ctx, s.q(insertMetricsSQL(metricChunk, metricColumnsShort)))
 		if err != nil {
 			return nil, fmt.Errorf("prepare metric insert: %w", err)
 		}
