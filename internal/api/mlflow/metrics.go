@@ -201,11 +201,7 @@ func (s *server) getMetricHistory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := struct {
-		Metrics       []wireMetric `json:"metrics,omitempty"`
-		NextPageToken string       `json:"next_page_token,omitempty"`
-	}{Metrics: toWireMetrics(ms, false), NextPageToken: next}
-	writeJSON(w, resp)
+	writeMetrics(w, ms, false, next)
 }
 
 func toWireMetrics(ms []core.Metric, withRunID bool) []wireMetric {
@@ -259,9 +255,7 @@ func (s *server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Req
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, struct {
-		Metrics []wireMetric `json:"metrics,omitempty"`
-	}{toWireMetrics(ms, true)})
+	writeMetrics(w, ms, true, "")
 }
 
 func bulkQuery(runIDs []string, field, key string) (store.BulkInterval, error) {
@@ -320,7 +314,5 @@ func (s *server) getMetricHistoryBulk(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	writeJSON(w, struct {
-		Metrics []wireMetric `json:"metrics,omitempty"`
-	}{toWireMetrics(all, true)})
+	writeMetrics(w, all, true, "")
 }

@@ -106,6 +106,8 @@ func (s *server) routes(mux *http.ServeMux) {
 		{[]string{"GET"}, "/metrics/get-history-bulk", s.getMetricHistoryBulk},
 
 		{[]string{"GET"}, "/artifacts/list", s.listRunArtifacts},
+
+		{[]string{"POST"}, "/logged-models/search", s.searchLoggedModels},
 	}
 	var all []route
 	for _, p := range trackingPrefixes {
