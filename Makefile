@@ -40,9 +40,9 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test-go: versitygw
+test-go: versitygw venv
 	@echo "== go test -race $(GO_PKGS) (PostgreSQL + S3 required)"
-	$(TEST_ENV) $(GO) test -race -count=1 $(GO_PKGS)
+	$(TEST_ENV) PLINTH_MLFLOW_PYTHON=$(CURDIR)/$(PY) $(GO) test -race -count=1 $(GO_PKGS)
 
 test-python: test-python-sqlite test-python-postgres
 
