@@ -230,22 +230,26 @@ func (s *server) restoreRun(w http.ResponseWriter, r *http.Request) {
 	s.runIDCall(w, r, func(id string) error { return s.st.RestoreRun(r.Context(), id) })
 }
 
-func (s *server) setTag(w http.ResponseWriter, r *http.Request) {
+// keyValueOf reads the body of set-tag and log-parameter: a run, a key and a value.
+func (s *server) keyValueOf(w http.ResponseWriter, r *http.Request) (runID, key, value string, err error) {
 	var req struct {
 		RunID   string `json:"run_id"`
 		RunUUID string `json:"run_uuid"`
 		Key     string `json:"key"`
 		Value   string `json:"value"`
 	}
-	if err := s.decode(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err = s.decode(w, r, &req); err != nil {
+		return "", "", "", err
 	}
-	id, err := runIDOf(req.RunID, req.RunUUID)
-	if err == nil {
+	if runID, err = runIDOf(req.RunID, req.RunUUID); err == nil {
 		err = requireString("key", req.Key)
 	}
-	tag := core.Tag{Key: req.Key, Value: req.Value}
+	return runID, req.Key, req.Value, err
+}
+
+func (s *server) setTag(w http.ResponseWriter, r *http.Request) {
+	id, key, value, err := s.keyValueOf(w, r)
+	tag := core.Tag{Key: key, Value: value}
 	if err == nil {
 		err = checkTag("", &tag)
 	}
@@ -275,21 +279,8 @@ func (s *server) deleteTag(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) logParam(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		RunID   string `json:"run_id"`
-		RunUUID string `json:"run_uuid"`
-		Key     string `json:"key"`
-		Value   string `json:"value"`
-	}
-	if err := s.decode(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	id, err := runIDOf(req.RunID, req.RunUUID)
-	if err == nil {
-		err = requireString("key", req.Key)
-	}
-	p := core.Param{Key: req.Key, Value: req.Value}
+	id, key, value, err := s.keyValueOf(w, r)
+	p := core.Param{Key: key, Value: value}
 	if err == nil {
 		err = checkParam("", &p)
 	}
