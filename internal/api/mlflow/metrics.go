@@ -82,7 +82,7 @@ func (s *server) logMetric(w http.ResponseWriter, r *http.Request) {
 
 type logBatchRequest struct {
 	RunID   string     `json:"run_id"`
-	Metrics []metricIn `json:"metrics"`
+	Metrics metricList `json:"metrics"`
 	Params  []struct {
 		Key   *string `json:"key"`
 		Value string  `json:"value"`
