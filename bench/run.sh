@@ -143,11 +143,8 @@ for backend in $BACKENDS; do
 	mkdir -p "$dir"
 	pg_admin=""
 	if [[ $backend == postgres ]]; then
-		"$VENV/bin/python" -c 'import psycopg2' 2>/dev/null || {
-			pin=$(grep -E '^psycopg2-binary==' python/requirements.txt || echo psycopg2-binary==2.9.13)
-			say "installing $pin into $VENV (mlflow's PostgreSQL driver)"
-			"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$pin"
-		}
+		"$VENV/bin/python" -c 'import psycopg' 2>/dev/null ||
+			die "psycopg (mlflow's PostgreSQL driver) is missing from $VENV: run scripts/venv.sh"
 		pg_admin=$(scripts/postgres.sh start)
 	fi
 	for server in $SERVERS; do
@@ -157,8 +154,8 @@ for backend in $BACKENDS; do
 			db="sqlite:///$dir/mlflow.db"
 			if [[ $backend == postgres ]]; then
 				postgres_db "$pg_admin" bench_mlflow
-				# SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; name the pinned psycopg2.
-				db="postgresql+psycopg2://postgres@127.0.0.1:$PLINTH_PG_PORT/bench_mlflow"
+				# psycopg 3, pinned in python/requirements.txt, is SQLAlchemy 2.1's default driver.
+				db="postgresql+psycopg://postgres@127.0.0.1:$PLINTH_PG_PORT/bench_mlflow"
 			fi
 			# Default server settings (uvicorn, 4 workers), as a user would start it.
 			start_server mlflow "$dir/mlflow.log" "$url" \
