@@ -128,7 +128,44 @@ func (p *metricParser) scalar() ([]byte, bool) {
 		}
 		p.i++
 	}
-	return p.b[start:p.i], p.i > start
+	return p.b[start:p.i], validNumber(p.b[start:p.i])
+}
+
+// validNumber reports whether b is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte) bool {
+	i := 0
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(b)
 }
 
 // object reads one metric object of the plain shape; false means "not plain".
@@ -245,4 +282,145 @@ func (p *metricParser) skipValue() (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// decodeFast reads a log-batch body of the usual shape — run_id, metrics, and params and
+// tags as plain key/value strings — in one pass, without encoding/json's separate
+// validation and skipping passes. It accepts only well-formed JSON of that shape.
+func (req *logBatchRequest) decodeFast(body []byte) bool {
+	p := metricParser{b: body, keys: map[string]*string{}}
+	var out logBatchRequest
+	if !p.eat('{') {
+		return false
+	}
+	p.space()
+	if !p.eat('}') {
+		for {
+			p.space()
+			name, ok := p.plainString()
+			if !ok {
+				return false
+			}
+			p.space()
+			if !p.eat(':') {
+				return false
+			}
+			p.space()
+			switch string(name) {
+			case "run_id":
+				s, ok := p.plainString()
+				if !ok {
+					return false
+				}
+				out.RunID = string(s)
+			case "metrics":
+				ms := metricList{}
+				if !p.array(func() bool {
+					m, ok := p.object()
+					ms = append(ms, m)
+					return ok
+				}) {
+					return false
+				}
+				out.Metrics = ms
+			case "params", "tags":
+				kvs := []keyValueIn{}
+				if !p.array(func() bool {
+					kv, ok := p.keyValue()
+					kvs = append(kvs, kv)
+					return ok
+				}) {
+					return false
+				}
+				if string(name) == "params" {
+					out.Params = kvs
+				} else {
+					out.Tags = kvs
+				}
+			default:
+				return false
+			}
+			p.space()
+			if p.eat('}') {
+				break
+			}
+			if !p.eat(',') {
+				return false
+			}
+		}
+	}
+	p.space()
+	if p.i != len(p.b) {
+		return false
+	}
+	*req = out
+	return true
+}
+
+// array reads "[ elem, … ]", calling elem for each element.
+func (p *metricParser) array(elem func() bool) bool {
+	if !p.eat('[') {
+		return false
+	}
+	p.space()
+	if p.eat(']') {
+		return true
+	}
+	for {
+		p.space()
+		if !elem() {
+			return false
+		}
+		p.space()
+		if p.eat(']') {
+			return true
+		}
+		if !p.eat(',') {
+			return false
+		}
+	}
+}
+
+// keyValue reads {"key": "…", "value": "…"} with plain strings, in either order.
+func (p *metricParser) keyValue() (keyValueIn, bool) {
+	var kv keyValueIn
+	if !p.eat('{') {
+		return kv, false
+	}
+	p.space()
+	if p.eat('}') {
+		return kv, true
+	}
+	for {
+		p.space()
+		name, ok := p.plainString()
+		if !ok {
+			return kv, false
+		}
+		p.space()
+		if !p.eat(':') {
+			return kv, false
+		}
+		p.space()
+		s, ok := p.plainString()
+		if !ok {
+			return kv, false
+		}
+		switch string(name) {
+		case "key":
+			k := string(s)
+			kv.Key = &k
+		case "value":
+			kv.Value = string(s)
+		default:
+			return kv, false
+		}
+		p.space()
+		if p.eat('}') {
+			return kv, true
+		}
+		if !p.eat(',') {
+			return kv, false
+		}
+	}
 }

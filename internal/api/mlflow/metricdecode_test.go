@@ -73,3 +73,61 @@ func sameMetricIns(a, b []metricIn) bool {
 	}
 	return true
 }
+
+var logBatchSeeds = []string{
+	`{"run_id":"0123456789abcdef0123456789abcdef","metrics":[{"key":"m","value":1,"timestamp":1,"step":0}],"params":[{"key":"p","value":"v"}],"tags":[{"key":"t","value":"v"}]}`,
+	`{"run_id":"r","metrics":[],"params":[],"tags":[]}`,
+	` { "metrics" : [ { "key":"a","value":"NaN","timestamp":"5"} ] , "run_id" : "r" } `,
+	`{"run_id":"r","metrics":[{"key":"a","value":1,"timestamp":1}],"metrics":[{"key":"b","value":2,"timestamp":2}]}`,
+	`{"run_id":"r","params":[{"value":"v","key":"k"},{"key":"k2"}]}`,
+	`{"run_id":"r","metrics":[{"key":"a","value":01,"timestamp":1}]}`,
+	`{"run_id":"r","metrics":[{"key":"a","value":1.,"timestamp":1}]}`,
+	`{"run_id":"r","metrics":[{"key":"a","value":-0.5e+3,"timestamp":1e2}]}`,
+	`{"run_id":"r","metrics":null}`,
+	`{"run_id":null}`,
+	`{"Run_ID":"r"}`,
+	`{"run_id":"r"} x`,
+	`{"run_id":"r","extra":1}`,
+	`{}`,
+}
+
+// FuzzLogBatchFast checks the whole-body fast path against encoding/json: whatever it
+// accepts must be valid JSON and decode to exactly what encoding/json decodes.
+func FuzzLogBatchFast(f *testing.F) {
+	for _, s := range logBatchSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkLogBatchFast(t, b) })
+}
+
+func TestLogBatchFastMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	accepted := 0
+	for _, s := range logBatchSeeds {
+		if checkLogBatchFast(t, []byte(s)) {
+			accepted++
+		}
+	}
+	if accepted < 4 {
+		t.Fatalf("the fast path took only %d of the plain seeds", accepted)
+	}
+}
+
+func checkLogBatchFast(t *testing.T, b []byte) bool {
+	var got logBatchRequest
+	if !got.decodeFast(b) {
+		return false
+	}
+	if !json.Valid(b) {
+		t.Fatalf("fast path accepted invalid JSON %q", b)
+	}
+	var want logBatchRequest
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatalf("fast path accepted %q, encoding/json refuses it: %v", b, err)
+	}
+	if got.RunID != want.RunID || !reflect.DeepEqual(got.Params, want.Params) || !reflect.DeepEqual(got.Tags, want.Tags) ||
+		!sameMetricIns(got.Metrics, want.Metrics) {
+		t.Fatalf("%q:\n got %+v\nwant %+v", b, got, want)
+	}
+	return true
+}

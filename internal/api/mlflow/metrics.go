@@ -81,16 +81,16 @@ func (s *server) logMetric(w http.ResponseWriter, r *http.Request) {
 }
 
 type logBatchRequest struct {
-	RunID   string     `json:"run_id"`
-	Metrics metricList `json:"metrics"`
-	Params  []struct {
-		Key   *string `json:"key"`
-		Value string  `json:"value"`
-	} `json:"params"`
-	Tags []struct {
-		Key   *string `json:"key"`
-		Value string  `json:"value"`
-	} `json:"tags"`
+	RunID   string       `json:"run_id"`
+	Metrics metricList   `json:"metrics"`
+	Params  []keyValueIn `json:"params"`
+	Tags    []keyValueIn `json:"tags"`
+}
+
+// keyValueIn is a param or tag of a log-batch request.
+type keyValueIn struct {
+	Key   *string `json:"key"`
+	Value string  `json:"value"`
 }
 
 // parseLogBatch validates a decoded log-batch request completely, so that a

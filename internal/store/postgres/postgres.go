@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
-	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/store"
 	"github.com/plinth-ml/plinth/internal/store/sqlstore"
 )
@@ -31,10 +30,9 @@ type Store struct {
 
 // Dialect is what PostgreSQL needs from the shared SQL store.
 var Dialect = sqlstore.Dialect{
-	Name:          "postgres",
-	Numbered:      true,
-	ILike:         func(expr string) string { return expr + ` ILIKE ? ESCAPE '\'` },
-	InsertMetrics: insertMetrics,
+	Name:     "postgres",
+	Numbered: true,
+	ILike:    func(expr string) string { return expr + ` ILIKE ? ESCAPE '\'` },
 	IsUniqueViolation: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && e.Code == "23505"
@@ -81,27 +79,6 @@ func openDB(ctx context.Context, dsn string) (*sql.DB, error) {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	return db, nil
-}
-
-// insertMetrics sends a whole batch as arrays in one statement: one round trip and one
-// parse however many points there are.
-func insertMetrics(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error {
-	n := len(ms)
-	keys, models, dsNames, dsDigests := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	values := make([]float64, n)
-	timestamps, steps := make([]int64, n), make([]int64, n)
-	nans := make([]int16, n)
-	for i, m := range ms {
-		v, isNaN := sqlstore.MetricValue(m.Value)
-		keys[i], values[i], timestamps[i], steps[i], nans[i] = m.Key, v, m.Timestamp, m.Step, int16(isNaN)
-		models[i], dsNames[i], dsDigests[i] = m.ModelID, m.DatasetName, m.DatasetDigest
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO metrics
-		(run_key, key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest)
-		SELECT $1, * FROM unnest($2::text[], $3::float8[], $4::int8[], $5::int8[], $6::int2[], $7::text[], $8::text[], $9::text[])
-		ON CONFLICT DO NOTHING`,
-		runKey, keys, values, timestamps, steps, nans, models, dsNames, dsDigests)
-	return err
 }
 
 func migrationsFS() fs.FS {

@@ -4,23 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math"
 
 	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/store"
 )
-
-const historyColumns = `key, value, timestamp, step, is_nan, model_id, dataset_name, dataset_digest`
-
-func scanMetric(sc scanner, runID string) (core.Metric, error) {
-	m := core.Metric{RunID: runID}
-	var isNaN int
-	err := sc.Scan(&m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN, &m.ModelID, &m.DatasetName, &m.DatasetDigest)
-	if isNaN != 0 {
-		m.Value = math.NaN()
-	}
-	return m, err
-}
 
 // runKey returns the run key of a run in any lifecycle stage.
 func (s *Store) runKey(ctx context.Context, runID string) (int64, error) {
@@ -30,6 +17,40 @@ func (s *Store) runKey(ctx context.Context, runID string) (int64, error) {
 		return 0, errRunNotFound(runID)
 	}
 	return key, err
+}
+
+// loadHistory reads the blocks of one metric of one run, only those that may hold steps
+// in [lo, hi] when a range is given, and returns the points sorted, without repeats.
+func (s *Store) loadHistory(ctx context.Context, runKey int64, runID, key string, lo, hi *int64) ([]core.Metric, error) {
+	query := `SELECT points FROM metric_blocks WHERE run_key = ? AND key = ?`
+	args := []any{runKey, key}
+	if lo != nil {
+		query += ` AND max_step >= ? AND min_step <= ?`
+		args = append(args, *lo, *hi)
+	}
+	var ms []core.Metric
+	err := s.scanEach(ctx, query, args, func(sc scanner) error {
+		var b []byte
+		if err := sc.Scan(&b); err != nil {
+			return err
+		}
+		var err error
+		ms, err = decodeBlock(ms, b, runID, key)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if lo != nil {
+		in := ms[:0]
+		for _, m := range ms {
+			if m.Step >= *lo && m.Step <= *hi {
+				in = append(in, m)
+			}
+		}
+		ms = in
+	}
+	return sortHistory(ms), nil
 }
 
 // GetMetricHistory returns a metric's points in step, then timestamp order.
@@ -42,32 +63,23 @@ func (s *Store) GetMetricHistory(ctx context.Context, q store.MetricHistoryPage)
 	if err != nil {
 		return nil, "", err
 	}
-	query := `SELECT ` + historyColumns + ` FROM metrics WHERE run_key = ? AND key = ? ORDER BY step, timestamp, value`
-	args := []any{runKey, q.Key}
-	if q.MaxResults > 0 {
-		query += ` LIMIT ? OFFSET ?`
-		args = append(args, q.MaxResults+1, offset)
+	ms, err := s.loadHistory(ctx, runKey, q.RunID, q.Key, nil, nil)
+	if err != nil || q.MaxResults <= 0 {
+		return ms, "", err
 	}
-	ms := make([]core.Metric, 0, 64)
-	err = s.scanEach(ctx, query, args, func(sc scanner) error {
-		m, err := scanMetric(sc, q.RunID)
-		ms = append(ms, m)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
+	if offset >= len(ms) {
+		return nil, "", nil
 	}
-	next := ""
-	if q.MaxResults > 0 && len(ms) > q.MaxResults {
-		ms = ms[:q.MaxResults]
-		next = encodePageToken(offset + q.MaxResults)
+	ms = ms[offset:]
+	if len(ms) > q.MaxResults {
+		return ms[:q.MaxResults], encodePageToken(offset + q.MaxResults), nil
 	}
-	return ms, next, nil
+	return ms, "", nil
 }
 
 // GetMetricHistoryBulkInterval samples up to MaxResults points per run, evenly over the
 // points in [StartStep, EndStep] in (step, timestamp, value) order, keeping the first and
-// the last (only the last when MaxResults is 1). Like MLflow 3 it samples rows, not steps,
+// the last (only the last when MaxResults is 1). Like MLflow 3 it samples points, not steps,
 // so many points on one step cannot blow up the answer. Runs come in the order asked.
 func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, q store.BulkInterval) ([]core.Metric, error) {
 	if (q.StartStep == nil) != (q.EndStep == nil) {
@@ -85,28 +97,15 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, q store.BulkIn
 	}
 	var out []core.Metric
 	for i, runID := range q.RunIDs {
-		where := `run_key = ? AND key = ?`
-		args := []any{keys[i], q.Key}
-		if q.StartStep != nil {
-			where += ` AND step >= ? AND step <= ?`
-			args = append(args, *q.StartStep, *q.EndStep)
-		}
-		var n int
-		if err := s.rdb.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM metrics WHERE `+where), args...).Scan(&n); err != nil {
-			return nil, err
-		}
-		keep := sampleIndexes(n, q.MaxResults)
-		row := 0
-		err := s.scanEach(ctx, `SELECT `+historyColumns+` FROM metrics WHERE `+where+` ORDER BY step, timestamp, value, is_nan`, args, func(sc scanner) error {
-			m, err := scanMetric(sc, runID)
-			if keep(row) {
-				out = append(out, m)
-			}
-			row++
-			return err
-		})
+		ms, err := s.loadHistory(ctx, keys[i], runID, q.Key, q.StartStep, q.EndStep)
 		if err != nil {
 			return nil, err
+		}
+		keep := sampleIndexes(len(ms), q.MaxResults)
+		for j, m := range ms {
+			if keep(j) {
+				out = append(out, m)
+			}
 		}
 	}
 	return out, nil

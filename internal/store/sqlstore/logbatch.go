@@ -29,11 +29,7 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []core.Metri
 		if len(metrics) == 0 {
 			return nil
 		}
-		insert := s.d.InsertMetrics
-		if insert == nil {
-			insert = s.insertMetricRows
-		}
-		if err := insert(ctx, tx, runKey, metrics); err != nil {
+		if err := s.insertBlocks(ctx, tx, runKey, metrics); err != nil {
 			return err
 		}
 		return s.upsertLatestMetrics(ctx, tx, runKey, metrics)
@@ -95,57 +91,28 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 	return nil
 }
 
-// MetricValue splits a value into what the database stores: NaN cannot be stored
+// metricValue splits a value into what latest_metrics stores: NaN cannot be stored
 // by SQLite (it becomes NULL), so it is kept as 0 with is_nan set.
-func MetricValue(v float64) (float64, int) {
+func metricValue(v float64) (float64, int) {
 	if math.IsNaN(v) {
 		return 0, 1
 	}
 	return v, 0
 }
 
-const metricChunk = 1000 // rows per INSERT: MLflow's per-request maximum, in one statement
+const blockChunk = 500 // block rows per INSERT
 
-// metricColumns are the columns of a metric row; the last three are empty for most
-// metrics, and leaving them to their defaults saves a third of the binds.
-var metricColumns = []string{"run_key", "key", "value", "timestamp", "step", "is_nan", "model_id", "dataset_name", "dataset_digest"}
-
-const metricColumnsShort = 6
-
-// insertMetricsSQL is a multi-row INSERT of n metric points over the first cols
-// columns that skips exact duplicates.
-func insertMetricsSQL(n, cols int) string {
-	row := "(" + placeholders(cols) + "), "
-	values := strings.TrimSuffix(strings.Repeat(row, n), ", ")
-	return `INSERT INTO metrics (` + strings.Join(metricColumns[:cols], ", ") + `) VALUES ` + values + ` ON CONFLICT DO NOTHING`
-}
-
-// insertMetricRows appends metric points with multi-row INSERTs, skipping exact duplicates.
-func (s *Store) insertMetricRows(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error {
-	cols := metricColumnsShort
-	for _, m := range ms {
-		if m.ModelID != "" || m.DatasetName != "" || m.DatasetDigest != "" {
-			cols = len(metricColumns)
-			break
+// insertBlocks stores a batch's points, one block row per key.
+func (s *Store) insertBlocks(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error {
+	rows := blocksOf(ms)
+	for start := 0; start < len(rows); start += blockChunk {
+		chunk := rows[start:min(start+blockChunk, len(rows))]
+		args := make([]any, 0, 5*len(chunk))
+		for _, r := range chunk {
+			args = append(args, runKey, r.key, r.minStep, r.maxStep, r.points)
 		}
-	}
-	for start := 0; start < len(ms); start += metricChunk {
-		chunk := ms[start:min(start+metricChunk, len(ms))]
-		args := make([]any, 0, len(chunk)*cols)
-		for _, m := range chunk {
-			v, isNaN := MetricValue(m.Value)
-			args = append(args, runKey, m.Key, v, m.Timestamp, m.Step, isNaN)
-			if cols == len(metricColumns) {
-				args = append(args, m.ModelID, m.DatasetName, m.DatasetDigest)
-			}
-		}
-		var err error
-		if len(chunk) == metricChunk && cols == metricColumnsShort && s.insertFullChunk != nil {
-			_, err = tx.StmtContext(ctx, s.insertFullChunk).ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, s.q(insertMetricsSQL(len(chunk), cols)), args...)
-		}
-		if err != nil {
+		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", len(chunk)), ", ")
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO metric_blocks (run_key, key, min_step, max_step, points) VALUES `+values), args...); err != nil {
 			return err
 		}
 	}
@@ -178,12 +145,12 @@ func (s *Store) upsertLatestMetrics(ctx context.Context, tx *sql.Tx, runKey int6
 			best[m.Key] = m
 		}
 	}
-	for start := 0; start < len(order); start += metricChunk {
-		keys := order[start:min(start+metricChunk, len(order))]
+	for start := 0; start < len(order); start += blockChunk {
+		keys := order[start:min(start+blockChunk, len(order))]
 		args := make([]any, 0, len(keys)*6)
 		for _, k := range keys {
 			m := best[k]
-			v, isNaN := MetricValue(m.Value)
+			v, isNaN := metricValue(m.Value)
 			args = append(args, runKey, k, v, m.Timestamp, m.Step, isNaN)
 		}
 		values := strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(keys)), ", ")

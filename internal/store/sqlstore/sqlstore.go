@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/store"
 )
 
@@ -24,8 +23,6 @@ type Dialect struct {
 	Numbered bool
 	// ILike renders a case-insensitive LIKE of expr against the placeholder.
 	ILike func(expr string) string
-	// InsertMetrics appends metric points, ignoring exact duplicates (as MLflow does).
-	InsertMetrics func(ctx context.Context, tx *sql.Tx, runKey int64, ms []core.Metric) error
 	// IsUniqueViolation recognises the driver's error for a duplicate key, which a
 	// concurrent writer can cause after our own existence check passed.
 	IsUniqueViolation func(error) bool
@@ -38,10 +35,6 @@ type Store struct {
 	rdb, wdb *sql.DB
 	d        Dialect
 	opts     store.Options
-	// insertFullChunk is the prepared INSERT of metricChunk metric rows without the
-	// optional columns, the common case: parsing such a statement costs more than running it. Prepared once, before any
-	// transaction holds SQLite's only writer connection.
-	insertFullChunk *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,13 +42,6 @@ var _ store.Store = (*Store)(nil)
 // New returns a Store on migrated databases and makes sure experiment "0" exists.
 func New(ctx context.Context, rdb, wdb *sql.DB, d Dialect, opts store.Options) (*Store, error) {
 	s := &Store{rdb: rdb, wdb: wdb, d: d, opts: opts}
-	if d.InsertMetrics == nil {
-		stmt, err := wdb.PrepareContext(ctx, s.q(insertMetricsSQL(metricChunk, metricColumnsShort)))
-		if err != nil {
-			return nil, fmt.Errorf("prepare metric insert: %w", err)
-		}
-		s.insertFullChunk = stmt
-	}
 	now := nowMillis()
 	_, err := s.wdb.ExecContext(ctx, s.q(`INSERT INTO experiments
 		(experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
@@ -69,11 +55,7 @@ func New(ctx context.Context, rdb, wdb *sql.DB, d Dialect, opts store.Options) (
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	var err error
-	if s.insertFullChunk != nil {
-		err = s.insertFullChunk.Close()
-	}
-	err = errors.Join(err, s.wdb.Close())
+	err := s.wdb.Close()
 	if s.rdb != s.wdb {
 		err = errors.Join(err, s.rdb.Close())
 	}

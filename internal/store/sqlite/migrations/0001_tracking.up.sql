@@ -45,22 +45,22 @@ CREATE TABLE params (
     PRIMARY KEY (run_id, key)
 ) WITHOUT ROWID;
 
--- Every point of every metric. Exact duplicates collapse, as in MLflow. NaN is stored as
--- value 0 with is_nan = 1 because SQLite turns NaN into NULL.
-CREATE TABLE metrics (
-    run_key        INTEGER NOT NULL,
-    key            TEXT    NOT NULL,
-    step           INTEGER NOT NULL,
-    timestamp      INTEGER NOT NULL,
-    value          REAL    NOT NULL,
-    is_nan         INTEGER NOT NULL,
-    model_id       TEXT    NOT NULL DEFAULT '',
-    dataset_name   TEXT    NOT NULL DEFAULT '',
-    dataset_digest TEXT    NOT NULL DEFAULT '',
-    PRIMARY KEY (run_key, key, step, timestamp, value, is_nan)
-) WITHOUT ROWID;
+-- Every point of every metric, in blocks: one row per key per logged batch, the points
+-- packed in a binary blob (see sqlstore/blocks.go). One row instead of one per point is
+-- what makes ingest fast; exact repeats are dropped when the history is read, as MLflow does.
+CREATE TABLE metric_blocks (
+    block_id INTEGER PRIMARY KEY,
+    run_key  INTEGER NOT NULL,
+    key      TEXT    NOT NULL,
+    min_step INTEGER NOT NULL,
+    max_step INTEGER NOT NULL,
+    points   BLOB    NOT NULL
+);
+CREATE INDEX metric_blocks_by_metric ON metric_blocks (run_key, key, min_step);
 
--- The latest point of each metric of each run, which search filters and sorts on.
+-- The latest point of each metric of each run, which search filters and sorts on. NaN is
+-- stored as value 0 with is_nan = 1 because SQLite turns NaN into NULL (kept the same on
+-- both backends).
 CREATE TABLE latest_metrics (
     run_key   INTEGER NOT NULL,
     key       TEXT    NOT NULL,
