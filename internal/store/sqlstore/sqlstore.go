@@ -1,7 +1,7 @@
 // Package sqlstore implements store.Store once, in SQL that SQLite and PostgreSQL
 // both understand. The differences between the two live in a Dialect that the
-// sqlite and postgres packages supply: placeholders, case-insensitive matching,
-// bulk metric inserts and how migrations are serialised.
+// sqlite and postgres packages supply: placeholders, case-insensitive matching and
+// how a duplicate key is reported; migrations are serialised by the caller.
 package sqlstore
 
 import (
