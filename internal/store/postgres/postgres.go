@@ -32,6 +32,7 @@ type Store struct {
 var Dialect = sqlstore.Dialect{
 	Name:     "postgres",
 	Numbered: true,
+	ArrayIDs: true,
 	ILike:    func(expr string) string { return expr + ` ILIKE ? ESCAPE '\'` },
 	IsUniqueViolation: func(err error) bool {
 		var e *pgconn.PgError

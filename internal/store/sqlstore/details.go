@@ -20,18 +20,22 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 	for i := range runs {
 		index[runs[i].Info.RunID] = &runs[i]
 	}
-	for start := 0; start < len(runs); start += idChunk {
-		chunk := runs[start:min(start+idChunk, len(runs))]
-		ids := make([]any, len(chunk))
+	chunkSize := idChunk
+	if s.d.ArrayIDs {
+		chunkSize = max(len(runs), 1) // one array parameter holds them all
+	}
+	for start := 0; start < len(runs); start += chunkSize {
+		chunk := runs[start:min(start+chunkSize, len(runs))]
+		ids := make([]string, len(chunk))
 		for i, r := range chunk {
 			ids[i] = r.Info.RunID
 		}
-		in := "(" + placeholders(len(ids)) + ")"
 		// The four loads touch different fields of the runs, so they run side by side
 		// on the read pool.
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
-			return s.scanEach(gctx, `SELECT run_id, key, value FROM run_tags WHERE run_id IN `+in, ids, func(sc scanner) error {
+			q, args := s.perRun(`SELECT run_id, key, value FROM run_tags WHERE run_id {run}`, ids)
+			return s.scanEach(gctx, q, args, func(sc scanner) error {
 				var id string
 				var t core.Tag
 				if err := sc.Scan(&id, &t.Key, &t.Value); err != nil {
@@ -43,7 +47,8 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 			})
 		})
 		g.Go(func() error {
-			return s.scanEach(gctx, `SELECT run_id, key, value FROM params WHERE run_id IN `+in, ids, func(sc scanner) error {
+			q, args := s.perRun(`SELECT run_id, key, value FROM params WHERE run_id {run}`, ids)
+			return s.scanEach(gctx, q, args, func(sc scanner) error {
 				var id string
 				var p core.Param
 				if err := sc.Scan(&id, &p.Key, &p.Value); err != nil {
@@ -55,9 +60,10 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 			})
 		})
 		g.Go(func() error {
-			return s.scanEach(gctx, `SELECT r.run_id, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan
+			q, args := s.perRun(`SELECT r.run_id, lm.key, lm.value, lm.timestamp, lm.step, lm.is_nan
 				FROM latest_metrics lm JOIN runs r ON r.run_key = lm.run_key
-				WHERE r.run_id IN `+in, ids, func(sc scanner) error {
+				WHERE r.run_id {run}`, ids)
+			return s.scanEach(gctx, q, args, func(sc scanner) error {
 				var m core.Metric
 				var isNaN int
 				if err := sc.Scan(&m.RunID, &m.Key, &m.Value, &m.Timestamp, &m.Step, &isNaN); err != nil {
@@ -71,7 +77,7 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 				return nil
 			})
 		})
-		g.Go(func() error { return s.loadInputs(gctx, in, ids, index) })
+		g.Go(func() error { return s.loadInputs(gctx, ids, index) })
 		if err := g.Wait(); err != nil {
 			return err
 		}
@@ -84,6 +90,23 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 		slices.SortFunc(r.Metrics, func(a, b core.Metric) int { return strings.Compare(a.Key, b.Key) })
 	}
 	return nil
+}
+
+// perRun renders inner, a query whose run filter is written "<run_id column> {run}",
+// for a list of run ids. On SQLite that is an IN list. On PostgreSQL the ids go as one
+// array and inner runs once per id (LATERAL; OFFSET 0 keeps the planner from flattening
+// it), so each run's rows come from the index: with the default random_page_cost the
+// planner would otherwise scan whole tables for a list of a thousand ids.
+func (s *Store) perRun(inner string, ids []string) (string, []any) {
+	if s.d.ArrayIDs {
+		return `SELECT x.* FROM unnest(?::text[]) AS ids(id), LATERAL (` +
+			strings.Replace(inner, "{run}", "= ids.id", 1) + ` OFFSET 0) x`, []any{ids}
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return strings.Replace(inner, "{run}", "IN ("+placeholders(len(ids))+")", 1), args
 }
 
 type scanner interface{ Scan(dest ...any) error }

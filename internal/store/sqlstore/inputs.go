@@ -44,16 +44,17 @@ func (s *Store) LogInputs(ctx context.Context, runID string, inputs []core.Datas
 	})
 }
 
-// loadInputs fills in the dataset inputs of the runs whose ids are in args.
-func (s *Store) loadInputs(ctx context.Context, in string, ids []any, index map[string]*core.Run) error {
+// loadInputs fills in the dataset inputs of the runs with the given ids.
+func (s *Store) loadInputs(ctx context.Context, ids []string, index map[string]*core.Run) error {
 	type key struct {
 		run string
 		ds  int64
 	}
 	pos := map[key]int{}
-	err := s.scanEach(ctx, `SELECT i.run_id, d.dataset_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
+	q, args := s.perRun(`SELECT i.run_id, d.dataset_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
 		FROM inputs i JOIN datasets d ON d.dataset_id = i.dataset_id
-		WHERE i.run_id IN `+in+` ORDER BY i.run_id, d.dataset_id`, ids, func(sc scanner) error {
+		WHERE i.run_id {run} ORDER BY i.run_id, d.dataset_id`, ids)
+	err := s.scanEach(ctx, q, args, func(sc scanner) error {
 		var runID string
 		var dsID int64
 		var d core.Dataset
@@ -68,7 +69,8 @@ func (s *Store) loadInputs(ctx context.Context, in string, ids []any, index map[
 	if err != nil || len(pos) == 0 {
 		return err
 	}
-	return s.scanEach(ctx, `SELECT run_id, dataset_id, key, value FROM input_tags WHERE run_id IN `+in+` ORDER BY run_id, dataset_id, key`, ids, func(sc scanner) error {
+	q, args = s.perRun(`SELECT run_id, dataset_id, key, value FROM input_tags WHERE run_id {run} ORDER BY run_id, dataset_id, key`, ids)
+	return s.scanEach(ctx, q, args, func(sc scanner) error {
 		var runID string
 		var dsID int64
 		var t core.Tag

@@ -26,6 +26,9 @@ type Dialect struct {
 	// IsUniqueViolation recognises the driver's error for a duplicate key, which a
 	// concurrent writer can cause after our own existence check passed.
 	IsUniqueViolation func(error) bool
+	// ArrayIDs says the driver takes a list of run ids as one array parameter, and the
+	// database can expand it with unnest and LATERAL (PostgreSQL).
+	ArrayIDs bool
 }
 
 // Store is a store.Store over database/sql. Writes go through wdb, reads through rdb;
