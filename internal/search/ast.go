@@ -79,7 +79,6 @@ const (
 	RunAttrLifecycleStage = "lifecycle_stage"
 	RunAttrStartTime      = "start_time"
 	RunAttrEndTime        = "end_time"
-	RunAttrExperimentID   = "experiment_id"
 )
 
 // Canonical dataset keys in run filters.

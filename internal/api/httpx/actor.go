@@ -27,9 +27,6 @@ func ActorOf(r *http.Request) string {
 	return core.Anonymous
 }
 
-// HasCredentials reports whether r names a user (see ActorOf).
-func HasCredentials(r *http.Request) bool { return ActorOf(r) != core.Anonymous }
-
 // Actor puts the caller's name in the request context with core.WithActor.
 func Actor(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

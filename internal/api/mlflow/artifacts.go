@@ -158,13 +158,9 @@ func (s *server) listArtifacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entries, err := s.art.List(r.Context(), key)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, struct {
+	s.reply(w, r, struct {
 		Files []wireFileInfo `json:"files,omitempty"`
-	}{fileInfos(entries, "")})
+	}{fileInfos(entries, "")}, err)
 }
 
 func (s *server) pathKey(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -21,16 +21,24 @@ type optInt64 struct {
 	Set bool
 }
 
-func (o *optInt64) UnmarshalJSON(b []byte) error {
+// scalarText returns a JSON scalar as text, unquoting a string (protobuf's JSON
+// and query strings both carry numbers and enums as strings); null reports null.
+func scalarText(b []byte) (s string, null bool, err error) {
 	if string(b) == "null" {
-		*o = optInt64{}
-		return nil
+		return "", true, nil
 	}
-	s := string(b)
+	s = string(b)
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+		err = json.Unmarshal(b, &s)
+	}
+	return s, false, err
+}
+
+func (o *optInt64) UnmarshalJSON(b []byte) error {
+	s, null, err := scalarText(b)
+	if null || err != nil {
+		*o = optInt64{}
+		return err
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
@@ -123,15 +131,10 @@ type viewType struct {
 }
 
 func (v *viewType) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+	s, null, err := scalarText(b)
+	if null || err != nil {
 		*v = viewType{}
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+		return err
 	}
 	switch strings.ToUpper(s) {
 	case "ACTIVE_ONLY", "1":
@@ -155,15 +158,10 @@ type runStatus struct {
 var runStatusNames = []string{"", "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"}
 
 func (v *runStatus) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
+	s, null, err := scalarText(b)
+	if null || err != nil {
 		*v = runStatus{}
-		return nil
-	}
-	s := string(b)
-	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
+		return err
 	}
 	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n < len(runStatusNames) {
 		*v = runStatus{runStatusNames[n], true}

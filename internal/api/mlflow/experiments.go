@@ -111,13 +111,9 @@ func (s *server) getExperiment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp, err := s.st.GetExperiment(r.Context(), req.ExperimentID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, struct {
+	s.reply(w, r, struct {
 		Experiment wireExperiment `json:"experiment"`
-	}{toWireExperiment(exp)})
+	}{toWireExperiment(exp)}, err)
 }
 
 func (s *server) getExperimentByName(w http.ResponseWriter, r *http.Request) {
@@ -133,13 +129,9 @@ func (s *server) getExperimentByName(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	exp, err := s.st.GetExperimentByName(r.Context(), req.ExperimentName)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, struct {
+	s.reply(w, r, struct {
 		Experiment wireExperiment `json:"experiment"`
-	}{toWireExperiment(exp)})
+	}{toWireExperiment(exp)}, err)
 }
 
 // toViewType maps the ViewType enum, ACTIVE_ONLY when absent.
@@ -319,9 +311,14 @@ func (s *server) deleteExperimentTag(w http.ResponseWriter, r *http.Request) {
 
 // finish answers {} on success or the error.
 func (s *server) finish(w http.ResponseWriter, r *http.Request, err error) {
+	s.reply(w, r, empty, err)
+}
+
+// reply answers v on success or the error.
+func (s *server) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, empty)
+	writeJSON(w, v)
 }

@@ -204,17 +204,6 @@ func (s *server) getMetricHistory(w http.ResponseWriter, r *http.Request) {
 	writeMetrics(w, ms, false, next)
 }
 
-func toWireMetrics(ms []core.Metric, withRunID bool) []wireMetric {
-	if len(ms) == 0 {
-		return nil
-	}
-	out := make([]wireMetric, len(ms))
-	for i, m := range ms {
-		out[i] = toWireMetric(m, withRunID)
-	}
-	return out
-}
-
 func (s *server) getMetricHistoryBulkInterval(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		RunIDs     []string `json:"run_ids"`

@@ -43,3 +43,15 @@ func TestWriteMetricsMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// toWireMetrics is the reference the hand-written encoder is compared with.
+func toWireMetrics(ms []core.Metric, withRunID bool) []wireMetric {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]wireMetric, len(ms))
+	for i, m := range ms {
+		out[i] = toWireMetric(m, withRunID)
+	}
+	return out
+}

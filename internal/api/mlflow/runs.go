@@ -162,13 +162,9 @@ func (s *server) getRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	run, err := s.st.GetRun(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, struct {
+	s.reply(w, r, struct {
 		Run wireRun `json:"run"`
-	}{toWireRun(run)})
+	}{toWireRun(run)}, err)
 }
 
 func (s *server) updateRun(w http.ResponseWriter, r *http.Request) {

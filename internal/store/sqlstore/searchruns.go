@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/plinth-ml/plinth/internal/core"
@@ -21,7 +20,6 @@ var runAttrColumns = map[string]string{
 	search.RunAttrLifecycleStage: "r.lifecycle_stage",
 	search.RunAttrStartTime:      "r.start_time",
 	search.RunAttrEndTime:        "r.end_time",
-	search.RunAttrExperimentID:   "r.experiment_id",
 }
 
 // SearchRuns compiles the filter and order to one query over runs, then loads the
@@ -92,13 +90,6 @@ func (s *Store) runClause(c search.Comparison) (string, []any, error) {
 		if !ok {
 			return "", nil, core.Errorf(core.EINVALID, "Invalid attribute key '%s' specified.", c.Key)
 		}
-		if c.Key == search.RunAttrExperimentID {
-			// Experiment ids are strings on the wire and integers in the table.
-			var err error
-			if c, err = numericIDs(c); err != nil {
-				return "", nil, err
-			}
-		}
 		cond, args := s.compare(col, c)
 		return cond, args, nil
 	case search.Dataset:
@@ -123,24 +114,6 @@ func (s *Store) metricCompare(alias string, c search.Comparison) (string, []any)
 		return "(" + alias + ".is_nan = 1 OR " + cond + ")", args
 	}
 	return "(" + alias + ".is_nan = 0 AND " + cond + ")", args
-}
-
-func numericIDs(c search.Comparison) (search.Comparison, error) {
-	conv := func(v string) (float64, error) {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0, core.Errorf(core.EINVALID, "Invalid experiment id '%s' in filter.", v)
-		}
-		return float64(n), nil
-	}
-	if c.Value.Kind == search.StringValue {
-		n, err := conv(c.Value.Str)
-		if err != nil {
-			return c, err
-		}
-		c.Value = search.Value{Kind: search.NumberValue, Num: n}
-	}
-	return c, nil
 }
 
 // runOrder compiles order_by clauses to LEFT JOINs and an ORDER BY list. Runs that
