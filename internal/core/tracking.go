@@ -98,6 +98,7 @@ type Run struct {
 	Params  []Param
 	Tags    []Tag
 	Inputs  []DatasetInput
+	Outputs []ModelOutput // logged models the run produced
 }
 
 // RunUpdate changes a run's status, end time or name; nil fields are left alone.

@@ -95,3 +95,27 @@ const (
 	ExpAttrCreationTime   = "creation_time"
 	ExpAttrLastUpdateTime = "last_update_time"
 )
+
+// Canonical logged-model attribute keys (search_logged_models); creation_time and
+// last_updated_time are accepted as aliases of the timestamps.
+const (
+	ModelAttrName           = "name"
+	ModelAttrModelID        = "model_id"
+	ModelAttrModelType      = "model_type"
+	ModelAttrStatus         = "status"
+	ModelAttrSourceRunID    = "source_run_id"
+	ModelAttrCreationTime   = "creation_timestamp"
+	ModelAttrLastUpdateTime = "last_updated_timestamp"
+)
+
+// Canonical registry attribute keys (search_registered_models, search_model_versions).
+// Registered models filter on name and tags only; versions also on version_number,
+// run_id and source_path.
+const (
+	RegAttrName           = "name"
+	RegAttrVersion        = "version_number"
+	RegAttrRunID          = "run_id"
+	RegAttrSourcePath     = "source_path"
+	RegAttrCreationTime   = "creation_timestamp"
+	RegAttrLastUpdateTime = "last_updated_timestamp"
+)

@@ -87,6 +87,9 @@ type Store interface {
 	GetMetricHistory(ctx context.Context, q MetricHistoryPage) (metrics []core.Metric, nextPageToken string, err error)
 	GetMetricHistoryBulkInterval(ctx context.Context, q BulkInterval) ([]core.Metric, error)
 
+	LoggedModelStore
+	RegistryStore
+
 	Close() error
 }
 
