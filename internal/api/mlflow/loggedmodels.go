@@ -2,6 +2,13 @@ package mlflow
 
 import "net/http"
 
+// loggedModelRoutes are the MLflow 3 logged-model routes, under the tracking prefixes.
+func (s *server) loggedModelRoutes() []route {
+	return []route{
+		{[]string{"POST"}, "/logged-models/search", s.searchLoggedModels},
+	}
+}
+
 // searchLoggedModels answers logged-model searches. Plinth does not store logged
 // models yet (creating one is refused with ENDPOINT_NOT_FOUND), so the truthful
 // answer is always an empty page. The mlflow 3.x client asks this before listing a

@@ -106,9 +106,9 @@ func (s *server) routes(mux *http.ServeMux) {
 		{[]string{"GET"}, "/metrics/get-history-bulk", s.getMetricHistoryBulk},
 
 		{[]string{"GET"}, "/artifacts/list", s.listRunArtifacts},
-
-		{[]string{"POST"}, "/logged-models/search", s.searchLoggedModels},
 	}
+	tracking = append(tracking, s.loggedModelRoutes()...) // loggedmodels.go
+	tracking = append(tracking, s.registryRoutes()...)    // registry.go
 	var all []route
 	for _, p := range trackingPrefixes {
 		for _, rt := range tracking {
