@@ -5,18 +5,20 @@
 #
 # The servers run one at a time, never together: the machine's cores are shared.
 # Per server and backend: start on a fresh database, ingest ×N (peak RSS read after
-# it), seed + time search, seed + time get-history, stop.
+# it), seed + time search, seed + time get-history, seed + time the model-version
+# search by tag, stop.
 #
 # Settings (env):
 #   BENCH_DURATION=30s  BENCH_INGEST_REPS=3  BENCH_CONNS=8   ingest
 #   BENCH_REPS=5                                              search/history repetitions
 #   BENCH_SEARCH_RUNS=10000  BENCH_HISTORY_STEPS=100000        data sizes
+#   BENCH_VERSION_MODELS=1000 (× 20 versions; 0 skips the step)
 #   BENCH_BACKENDS="sqlite postgres"  BENCH_SERVERS="plinth mlflow"
 #   BENCH_VENV=.venv (falls back to /work/.venv-probe)  BENCH_PLINTH=bin/plinth
 #   BENCH_WORK=/tmp/plinth-bench  BENCH_PORT=55101 (mlflow) / BENCH_PORT+1 (plinth)
 # A quick smoke run (about a minute or two per server, plus MLflow's slow start-up):
 #   BENCH_DURATION=5s BENCH_INGEST_REPS=1 BENCH_REPS=2 BENCH_SEARCH_RUNS=200 \
-#   BENCH_HISTORY_STEPS=5000 bench/run.sh
+#   BENCH_HISTORY_STEPS=5000 BENCH_VERSION_MODELS=50 bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,6 +29,7 @@ CONNS=${BENCH_CONNS:-8}
 REPS=${BENCH_REPS:-5}
 SEARCH_RUNS=${BENCH_SEARCH_RUNS:-10000}
 HISTORY_STEPS=${BENCH_HISTORY_STEPS:-100000}
+VERSION_MODELS=${BENCH_VERSION_MODELS:-1000}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
 SERVERS=${BENCH_SERVERS:-plinth mlflow}
 VENV=${BENCH_VENV:-.venv}
@@ -127,6 +130,10 @@ measure() {
 	"$BENCH" search "${labels[@]}" -runs "$SEARCH_RUNS" -reps "$REPS" >>"$RESULTS"
 	"$BENCH" seed-history "${labels[@]}" -steps "$HISTORY_STEPS" >>"$RESULTS"
 	"$BENCH" history "${labels[@]}" -steps "$HISTORY_STEPS" -reps "$REPS" >>"$RESULTS"
+	if ((VERSION_MODELS > 0)); then
+		"$BENCH" seed-versions "${labels[@]}" -models "$VERSION_MODELS" -c "$CONNS" >>"$RESULTS"
+		"$BENCH" versions "${labels[@]}" -models "$VERSION_MODELS" -reps "$REPS" >>"$RESULTS"
+	fi
 }
 
 postgres_db() { # postgres_db NAME → a fresh, empty database; prints nothing

@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/plinth-ml/plinth/internal/api/httpx"
 	"github.com/plinth-ml/plinth/internal/api/mlflow"
+	v1 "github.com/plinth-ml/plinth/internal/api/v1"
 	"github.com/plinth-ml/plinth/internal/blob"
 	"github.com/plinth-ml/plinth/internal/store"
 	"github.com/plinth-ml/plinth/internal/store/postgres"
@@ -97,15 +99,19 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The APIs get no Metrics of their own: one httpx.Metrics around the whole
+	// mux measures them all (a registry holds its collectors only once); each
+	// API still labels requests with its own route patterns.
 	api := mlflow.New(st, bucket, mlflow.Options{
 		Logger:       log,
 		MaxBodyBytes: cfg.MaxRequestBytes,
 		Version:      Version,
-		Metrics:      reg,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle(v1.Prefix+"/", v1.New(st, v1.Options{Logger: log}))
 	mux.Handle("/", api)
+	handler := httpx.Chain(httpx.WithPattern(mux), httpx.Metrics(reg))
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
@@ -116,7 +122,7 @@ func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, erro
 	return &Server{
 		cfg: cfg, log: log, store: st, bucket: bucket, listener: ln,
 		http: &http.Server{
-			Handler:           mux,
+			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			// No ReadTimeout/WriteTimeout: artifact transfers of many GB stream for minutes.
 			IdleTimeout: 120 * time.Second,

@@ -50,7 +50,15 @@ func TestServerEndToEnd(t *testing.T) {
 		!strings.Contains(body, "mlflow-artifacts:/0") {
 		t.Fatalf("get experiment 0: %d %s", code, body)
 	}
-	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "plinth_http_requests_total") {
+	if code, body := get("/api/v1/models"); code != 200 || strings.TrimSpace(body) != `{"models":[]}` {
+		t.Fatalf("/api/v1/models: %d %s", code, body)
+	}
+	if code, body := get("/api/v1/models/nope"); code != 404 || !strings.Contains(body, `"code":"not_found"`) {
+		t.Fatalf("/api/v1/models/nope: %d %s", code, body)
+	}
+	// One registry measures both APIs, each by its own route patterns.
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "plinth_http_requests_total") ||
+		!strings.Contains(body, `route="GET /api/v1/models/{name}"`) || !strings.Contains(body, `route="GET /health"`) {
 		t.Fatalf("/metrics: %d %.200s", code, body)
 	}
 	cancel()

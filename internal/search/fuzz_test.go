@@ -3,6 +3,7 @@ package search
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -202,5 +203,63 @@ func FuzzParseExperimentOrderBy(f *testing.F) {
 		if err == nil && (o.Entity != Attribute || experimentAttrs[o.Key] != o.Key) {
 			t.Fatalf("%q: accepted as %+v", in, o)
 		}
+	})
+}
+
+var modelFilterSeeds = []string{
+	"name = 'm' AND model_id IN ('m-1', \"m-2\") AND status != 'READY' AND source_run_id LIKE 'a%'",
+	"metrics.acc > 0.9 AND params.lr = '0.01' AND tags.`my tag` ILIKE '%x' AND creation_time >= 5",
+	"attributes.last_updated_time < 1.5 AND model_type NOT IN ('agent',)",
+	"name = 'm' AND version_number > 3 AND run_id NOT IN ('r1', 'r2') AND source_path LIKE 's3://%'",
+	"version_number = ' 7 ' AND tags.team = 'team-3' AND attribute.name != \"x\"",
+	"tags.'a.b' LIKE 'v%' AND tag.`mlflow.prompt.is_prompt` = 'true'",
+	"`name` = 'x' AND attributes.name = 'y' AND datasets.name = 'z'",
+	"tags.team IS NULL OR name IN ()",
+}
+
+// fuzzModelFilter adds to fuzzFilter that only the given entities appear, attribute
+// keys are canonical, and no IS NULL (which no model search supports) is accepted.
+func fuzzModelFilter(t *testing.T, parse func(string) (Filter, error), attrs map[string]string, entities []Entity, in string) {
+	fuzzFilter(t, parse, in)
+	f, err := parse(in)
+	if err != nil {
+		return
+	}
+	for _, c := range f.Clauses {
+		if !slices.Contains(entities, c.Entity) || c.Op == OpIsNull || c.Op == OpIsNotNull {
+			t.Fatalf("%q: accepted %+v", in, c)
+		}
+		if c.Entity == Attribute && attrs[c.Key] != c.Key {
+			t.Fatalf("%q: attribute key %q is not canonical", in, c.Key)
+		}
+	}
+}
+
+var registryEntities = []Entity{Attribute, Tag}
+
+func FuzzParseLoggedModelFilter(f *testing.F) {
+	for _, s := range slices.Concat(filterSeeds, modelFilterSeeds) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		fuzzModelFilter(t, ParseLoggedModelFilter, loggedModelAttrs, []Entity{Attribute, Metric, Param, Tag}, in)
+	})
+}
+
+func FuzzParseRegisteredModelFilter(f *testing.F) {
+	for _, s := range slices.Concat(filterSeeds, modelFilterSeeds) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		fuzzModelFilter(t, ParseRegisteredModelFilter, registeredModelAttrs, registryEntities, in)
+	})
+}
+
+func FuzzParseModelVersionFilter(f *testing.F) {
+	for _, s := range slices.Concat(filterSeeds, modelFilterSeeds) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		fuzzModelFilter(t, ParseModelVersionFilter, modelVersionAttrs, registryEntities, in)
 	})
 }

@@ -7,6 +7,8 @@
 //	plinth-bench search       -url URL [-reps 5]
 //	plinth-bench seed-history -url URL [-steps 100000]
 //	plinth-bench history      -url URL [-reps 5]
+//	plinth-bench seed-versions -url URL [-models 1000] [-versions 20]
+//	plinth-bench versions     -url URL [-models 1000] [-versions 20] [-reps 5]
 //	plinth-bench report       results.jsonl...
 package main
 
@@ -71,7 +73,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: plinth-bench ingest|seed-search|search|seed-history|history|report [flags]")
+	fmt.Fprintln(os.Stderr, "usage: plinth-bench ingest|seed-search|search|seed-history|history|seed-versions|versions|report [flags]")
 	os.Exit(2)
 }
 
@@ -194,6 +196,9 @@ func run(ctx context.Context, cmd string, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "history %s/%s: median %.1fms over %d reps (%d points in %d request(s)) samples %v\n",
 			co.server, co.backend, med, cfg.reps, cfg.steps, pages, msList(times))
 		return emit(record{Bench: "history", Value: med, Unit: "ms", Samples: msList(times), Count: cfg.steps, Pages: pages})
+
+	case "seed-versions", "versions":
+		return runVersions(ctx, cmd, fs, co, args, emit, stderr)
 
 	case "report":
 		return report(args, stdout)

@@ -22,6 +22,7 @@ var figures = []figure{
 	{"ingest", "ingest, metrics/s (median of runs)", true, "≥ 30×"},
 	{"search", "search 1,000 of N runs, ms (median)", false, "≥ 20×"},
 	{"history", "get-history 100k steps, ms (median)", false, "≥ 20×"},
+	{"versions", "search 2,000 of 20k model versions by tag, ms (median)", false, "≥ 20×"},
 	{"rss", "peak RSS during ingest, MB", false, "Plinth < 300 MB"},
 }
 

@@ -1,6 +1,7 @@
 package mlflow
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"mime"
@@ -245,9 +246,32 @@ func (s *server) uploadError(body *bodyReader, err error) error {
 	return err
 }
 
+// checkNotApproved refuses to change files of an approved model version: they are
+// what was reviewed, so a change needs a new version (and a new approval). The
+// refusal is ECONFLICT (400 INVALID_PARAMETER_VALUE), as for the other approval
+// rules and MLflow's writes to finished things: nobody may make this change, so it
+// is not a permission (403) problem. One indexed query; reads are never checked.
+func (s *server) checkNotApproved(ctx context.Context, key string) error {
+	mv, ok, err := s.st.ApprovedVersionAt(ctx, key)
+	if err != nil || !ok {
+		return err
+	}
+	return core.Errorf(core.ECONFLICT, "artifact '%s' belongs to approved version %d of model '%s' and cannot be changed; register a new version instead",
+		key, mv.Version, mv.Name)
+}
+
+// writable answers the refusal when key may not be written, and reports whether it may.
+func (s *server) writable(w http.ResponseWriter, r *http.Request, key string) bool {
+	if err := s.checkNotApproved(r.Context(), key); err != nil {
+		s.writeError(w, r, err)
+		return false
+	}
+	return true
+}
+
 func (s *server) uploadArtifact(w http.ResponseWriter, r *http.Request) {
 	key, ok := s.pathKey(w, r)
-	if !ok {
+	if !ok || !s.writable(w, r, key) {
 		return
 	}
 	body, size := s.uploadBody(w, r)
@@ -260,7 +284,7 @@ func (s *server) uploadArtifact(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) deleteArtifact(w http.ResponseWriter, r *http.Request) {
 	key, ok := s.pathKey(w, r)
-	if !ok {
+	if !ok || !s.writable(w, r, key) {
 		return
 	}
 	s.finish(w, r, s.art.Delete(r.Context(), key))
@@ -314,6 +338,9 @@ func (s *server) createMultipart(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalidValue("num_parts", req.NumParts.V, fmt.Sprintf("it must be between 1 and %d", maxParts)))
 		return
 	}
+	if !s.writable(w, r, key) {
+		return
+	}
 	uploadID, err := s.art.CreateMultipart(r.Context(), key)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -357,7 +384,7 @@ func escapeKey(key string) string {
 // the URL that createMultipart hands out. The part's ETag goes back in the header.
 func (s *server) uploadPart(w http.ResponseWriter, r *http.Request) {
 	key, ok := s.pathKey(w, r)
-	if !ok {
+	if !ok || !s.writable(w, r, key) {
 		return
 	}
 	q := r.URL.Query()
@@ -413,6 +440,9 @@ func (s *server) completeMultipart(w http.ResponseWriter, r *http.Request) {
 			err = invalidValue(fmt.Sprintf("parts[%d].part_number", i), p.PartNumber.V, "")
 		}
 		parts[i] = blob.Part{Number: int(p.PartNumber.V), ETag: strings.Trim(p.ETag, `"`)}
+	}
+	if err == nil {
+		err = s.checkNotApproved(r.Context(), key)
 	}
 	if err == nil {
 		err = s.art.CompleteMultipart(r.Context(), key, req.UploadID, parts)

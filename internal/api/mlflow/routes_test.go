@@ -29,9 +29,9 @@ func TestRoutes(t *testing.T) {
 		{"GET", "/version", 200, "", "0.1.0"},
 		{"GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", 200, "", ""},
 		{"POST", "/ajax-api/2.0/mlflow/experiments/search", 200, "", ""},
-		// No logged models are stored yet: searching finds none, creating one is not a route.
-		{"POST", "/api/2.0/mlflow/logged-models/search", 200, "", `{"models":[]}` + "\n"},
-		{"POST", "/api/2.0/mlflow/logged-models", 404, codeEndpointNotFound, ""},
+		// Logged models: a search needs experiment_ids; /logged-models only creates.
+		{"POST", "/api/2.0/mlflow/logged-models/search", 400, codeInvalidParameterValue, ""},
+		{"GET", "/api/2.0/mlflow/logged-models", 405, codeEndpointNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

@@ -47,6 +47,7 @@ type wireRun struct {
 	Inputs struct {
 		DatasetInputs []wireDatasetInput `json:"dataset_inputs,omitempty"`
 	} `json:"inputs"`
+	Outputs *wireRunOutputs `json:"outputs,omitempty"` // runoutputs.go
 }
 
 func toWireRunInfo(i core.RunInfo) wireRunInfo {
@@ -79,6 +80,7 @@ func toWireRun(r core.Run) wireRun {
 			Dataset: wireDataset(in.Dataset),
 		})
 	}
+	w.Outputs = toWireRunOutputs(r.Outputs)
 	return w
 }
 

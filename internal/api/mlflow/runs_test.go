@@ -28,9 +28,11 @@ func TestRunLifecycle(t *testing.T) {
 	e.ok("POST", api+"/runs/log-parameter", `{"run_id":"`+id+`","run_uuid":"`+id+`","key":"lr","value":"0.1"}`)
 	e.ok("POST", api+"/runs/set-tag", `{"run_id":"`+id+`","key":"t2","value":"v2"}`)
 	e.ok("POST", api+"/runs/delete-tag", `{"run_id":"`+id+`","key":"t1"}`)
+	// A metric's model_id must name a logged model (MLflow's foreign key).
+	model := str(get(e.createModel(`{"experiment_id":"`+exp+`"}`), "info", "model_id"))
 	for k, v := range map[string]string{"m_num": `1.5`, "m_nan": `"NaN"`, "m_inf": `"Infinity"`, "m_ninf": `"-Infinity"`} {
 		e.ok("POST", api+"/runs/log-metric", `{"run_id":"`+id+`","key":"`+k+`","value":`+v+`,"timestamp":5,"step":2,
-			"model_id":"m-1","dataset_name":"ds","dataset_digest":"abc"}`)
+			"model_id":"`+model+`","dataset_name":"ds","dataset_digest":"abc"}`)
 	}
 	e.ok("POST", api+"/runs/log-inputs", `{"run_id":"`+id+`","datasets":[{"tags":[{"key":"mlflow.data.context","value":"train"}],
 		"dataset":{"name":"iris","digest":"d1","source_type":"local","source":"{}","schema":"{}"}}]}`)

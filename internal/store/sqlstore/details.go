@@ -13,7 +13,7 @@ import (
 
 const idChunk = 900 // run ids per IN list
 
-// loadRunDetails fills in tags, params, latest metrics and inputs of runs, a few
+// loadRunDetails fills in tags, params, latest metrics, inputs and outputs of runs, a few
 // queries per chunk of runs rather than a few per run.
 func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 	index := make(map[string]*core.Run, len(runs))
@@ -30,7 +30,7 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 		for i, r := range chunk {
 			ids[i] = r.Info.RunID
 		}
-		// The four loads touch different fields of the runs, so they run side by side
+		// The loads touch different fields of the runs, so they run side by side
 		// on the read pool.
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
@@ -78,6 +78,7 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 			})
 		})
 		g.Go(func() error { return s.loadInputs(gctx, ids, index) })
+		g.Go(func() error { return s.loadOutputs(gctx, ids, index) })
 		if err := g.Wait(); err != nil {
 			return err
 		}

@@ -29,6 +29,10 @@ func (s *Store) LogBatch(ctx context.Context, runID string, metrics []core.Metri
 		if len(metrics) == 0 {
 			return nil
 		}
+		// Points that name a logged model are also the model's metrics.
+		if err := s.logModelMetrics(ctx, tx, runID, metrics); err != nil {
+			return err
+		}
 		if err := s.insertBlocks(ctx, tx, runKey, metrics); err != nil {
 			return err
 		}

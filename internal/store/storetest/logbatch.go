@@ -186,8 +186,11 @@ func testLatestMetric(t *testing.T, s store.Store) {
 func testMetricExtraFields(t *testing.T, s store.Store) {
 	r := createRun(t, s, "0", runOpts{})
 	id := r.Info.RunID
+	// A model id must name a logged model (an unknown one refuses the batch: LoggedModels group).
+	lm, err := s.CreateLoggedModel(t.Context(), core.LoggedModel{ExperimentID: "0"})
+	must(t, err, "CreateLoggedModel")
 	mt := core.Metric{Key: "f1", Value: 0.8, Step: 1, Timestamp: 10,
-		ModelID: "m-0123456789abcdef", DatasetName: "eval", DatasetDigest: "d1g3st"}
+		ModelID: lm.ID, DatasetName: "eval", DatasetDigest: "d1g3st"}
 	logMetrics(t, s, id, mt, m("f1", 0.7, 0, 5))
 	h := history(t, s, id, "f1")
 	if len(h) != 2 {

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SearchRunsOrder", searchOrderTests},
 		{"MetricHistory", historyTests},
 		{"Concurrency", concurrencyTests},
+		{"LoggedModels", loggedModelTests}, {"LoggedModelSearch", loggedModelSearchTests},
+		{"Registry", registryTests}, {"RegistrySearch", registrySearchTests}, {"Approvals", approvalTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -8,7 +8,10 @@ CREATE TABLE registered_models (
     last_update_time  BIGINT NOT NULL,
     requires_approval INTEGER NOT NULL DEFAULT 0,
     -- JSON array of alias names that may point only at approved versions.
-    protected_aliases TEXT NOT NULL DEFAULT '[]'
+    protected_aliases TEXT NOT NULL DEFAULT '[]',
+    -- The highest version number ever given: numbers are not reused after a delete (as in
+    -- MLflow, whose deletes keep the row), and the UPDATE that bumps it locks the model.
+    last_version      BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE registered_model_tags (
