@@ -12,6 +12,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+import requests
 import xgboost as xgb
 from mlflow.entities import LoggedModelStatus
 from mlflow.exceptions import MlflowException
@@ -83,9 +84,12 @@ def test_sklearn_log_model_register_and_load(client, experiment, iris):
     assert mv.source == f"models:/{info.model_id}"
     assert mv.run_id == run.info.run_id
     if PLINTH:
-        # MLflow 3.17's server leaves model_id empty when the client registers models:/<id>;
-        # Plinth records it, so the registry links back to the logged model.
-        assert mv.model_id == info.model_id
+        # MLflow 3.17's server leaves model_id empty when the client registers models:/<id>
+        # (and its client does not read the field); Plinth records it, so the registry links
+        # back to the logged model.
+        raw = requests.get(f"{client.tracking_uri}/api/2.0/mlflow/model-versions/get",
+                           params={"name": name, "version": "1"}, timeout=30).json()
+        assert raw["model_version"]["model_id"] == info.model_id
     assert mv.aliases == ["champion"]
     assert client.get_model_version_by_alias(name, "champion").version == "1"
     # The flavour's own loader works too.

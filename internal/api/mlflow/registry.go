@@ -521,6 +521,14 @@ func (s *server) getModelVersionByAlias(w http.ResponseWriter, r *http.Request) 
 		mv, err = s.latestVersionOf(r.Context(), req.Name, nil)
 	} else {
 		mv, err = s.st.GetModelVersionByAlias(r.Context(), req.Name, req.Alias)
+		if core.ErrorCode(err) == core.ENOTFOUND {
+			// MLflow answers an unknown alias of a known model with INVALID_PARAMETER_VALUE
+			// (and an unknown model with RESOURCE_DOES_NOT_EXIST); the client relies on neither,
+			// but scripts check the code.
+			if _, merr := s.st.GetRegisteredModel(r.Context(), req.Name); merr == nil {
+				err = invalidf("%s", core.ErrorMessage(err))
+			}
+		}
 	}
 	s.reply(w, r, modelVersionReply{toWireModelVersion(mv)}, err)
 }

@@ -249,13 +249,14 @@ func TestAliases(t *testing.T) {
 	e.ok("POST", api+"/registered-models/alias", `{"name":"m","alias":"v1x","version":"1"}`)
 	e.ok("DELETE", api+"/registered-models/alias", `{"name":"m","alias":"v1x"}`)
 
-	e.fail("GET", api+"/registered-models/alias?name=m&alias=nobody", "", 404, codeResourceDoesNotExist, "")
+	// As MLflow: an unknown alias of a known model is a bad value, an unknown model is missing.
+	e.fail("GET", api+"/registered-models/alias?name=m&alias=nobody", "", 400, codeInvalidParameterValue, "Registered model alias nobody not found.")
 	e.fail("GET", api+"/registered-models/alias?name=nope&alias=champion", "", 404, codeResourceDoesNotExist, "")
 	e.fail("GET", api+"/registered-models/alias?name=m&alias="+url.QueryEscape("a b"), "", 400, codeInvalidParameterValue, "Invalid alias name")
 
 	e.ok("DELETE", api+"/registered-models/alias", `{"name":"m","alias":"champion"}`)
 	e.ok("DELETE", api+"/registered-models/alias?name=m&alias=challenger", "")
-	e.fail("GET", api+"/registered-models/alias?name=m&alias=champion", "", 404, codeResourceDoesNotExist, "")
+	e.fail("GET", api+"/registered-models/alias?name=m&alias=champion", "", 400, codeInvalidParameterValue, "alias champion not found")
 	if m := e.ok("GET", api+"/registered-models/get?name=m", "")["registered_model"]; get(m, "aliases") != nil {
 		t.Fatalf("aliases left: %v", get(m, "aliases"))
 	}
