@@ -275,18 +275,24 @@ func (s *Store) latestVersions(ctx context.Context, db regDB, names []string) ([
 // queryVersions runs query (which selects versionColumns) and loads the tags and
 // aliases of the versions it returns, a few queries for the whole page.
 func (s *Store) queryVersions(ctx context.Context, db regDB, query string, args ...any) ([]core.ModelVersion, error) {
-	var mvs []core.ModelVersion
-	if err := regEachRow(ctx, db, s.q(query), args, func(r *sql.Rows) error {
-		mv, err := scanVersion(r)
-		mvs = append(mvs, mv)
-		return err
-	}); err != nil {
+	mvs, err := s.scanVersions(ctx, db, query, args)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.loadVersionDetails(ctx, db, mvs); err != nil {
+	if err := s.loadVersionDetails(ctx, db, mvs, false); err != nil {
 		return nil, err
 	}
 	return mvs, nil
+}
+
+func (s *Store) scanVersions(ctx context.Context, db regDB, query string, args []any) ([]core.ModelVersion, error) {
+	var mvs []core.ModelVersion
+	err := regEachRow(ctx, db, s.q(query), args, func(r *sql.Rows) error {
+		mv, err := scanVersion(r)
+		mvs = append(mvs, mv)
+		return err
+	})
+	return mvs, err
 }
 
 type versionKey struct {
@@ -294,9 +300,10 @@ type versionKey struct {
 	version int64
 }
 
-// loadVersionDetails fills Tags and Aliases. Tags are looked up by primary key with
-// "(name, version) IN (VALUES …)", in chunks; it plans far better than a long OR.
-func (s *Store) loadVersionDetails(ctx context.Context, db regDB, mvs []core.ModelVersion) error {
+// loadVersionDetails fills Aliases and, unless the caller already has them, Tags. Tags
+// are looked up by primary key with "(name, version) IN (VALUES …)", in chunks; it plans
+// far better than a long OR.
+func (s *Store) loadVersionDetails(ctx context.Context, db regDB, mvs []core.ModelVersion, haveTags bool) error {
 	if len(mvs) == 0 {
 		return nil
 	}
@@ -311,6 +318,9 @@ func (s *Store) loadVersionDetails(ctx context.Context, db regDB, mvs []core.Mod
 		index[versionKey{mv.Name, mv.Version}] = i
 	}
 	for _, chunk := range regChunks(mvs, maxInList) {
+		if haveTags {
+			break
+		}
 		args := make([]any, 0, 2*len(chunk))
 		for _, mv := range chunk {
 			args = append(args, mv.Name, mv.Version)
@@ -355,4 +365,25 @@ func (s *Store) loadVersionDetails(ctx context.Context, db regDB, mvs []core.Mod
 
 func regSortTags(tags []core.Tag) {
 	slices.SortFunc(tags, func(a, b core.Tag) int { return strings.Compare(a.Key, b.Key) })
+}
+
+// pageTags returns the tags of the versions that page (a query selecting name and
+// version, with args) selects, each version's sorted by key: one semi-join instead of
+// sending a large page's keys back to the database.
+func (s *Store) pageTags(ctx context.Context, db regDB, page string, args []any) (map[versionKey][]core.Tag, error) {
+	tags := map[versionKey][]core.Tag{}
+	err := regEachRow(ctx, db, s.q(`SELECT t.name, t.version, t.key, t.value FROM (`+page+`) p
+		JOIN model_version_tags t ON t.name = p.name AND t.version = p.version`), args, func(r *sql.Rows) error {
+		var k versionKey
+		var t core.Tag
+		if err := r.Scan(&k.name, &k.version, &t.Key, &t.Value); err != nil {
+			return err
+		}
+		tags[k] = append(tags[k], t)
+		return nil
+	})
+	for _, ts := range tags {
+		regSortTags(ts)
+	}
+	return tags, err
 }

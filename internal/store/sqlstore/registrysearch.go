@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/search"
 	"github.com/plinth-ml/plinth/internal/store"
@@ -55,10 +57,27 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.RegistrySearch)
 	if err != nil {
 		return nil, "", err
 	}
-	query := `SELECT ` + versionColumns + ` FROM model_versions mv` + f.join("mv") + f.where() +
-		` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
-	mvs, err := s.queryVersions(ctx, s.rdb, query, append(f.args, q.MaxResults+1, offset)...)
-	if err != nil {
+	from := ` FROM model_versions mv` + f.join("mv") + f.where() + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	args := append(f.args, q.MaxResults+1, offset)
+	// The page is read twice at once: for its rows, and (as a subquery) for their tags.
+	var mvs []core.ModelVersion
+	var tags map[versionKey][]core.Tag
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		mvs, err = s.scanVersions(gctx, s.rdb, `SELECT `+versionColumns+from, args)
+		return err
+	})
+	g.Go(func() (err error) {
+		tags, err = s.pageTags(gctx, s.rdb, `SELECT mv.name, mv.version`+from, args)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, "", err
+	}
+	for i := range mvs {
+		mvs[i].Tags = tags[versionKey{mvs[i].Name, mvs[i].Version}]
+	}
+	if err := s.loadVersionDetails(ctx, s.rdb, mvs, true); err != nil {
 		return nil, "", err
 	}
 	next := ""

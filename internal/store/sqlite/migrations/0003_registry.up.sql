@@ -1,5 +1,6 @@
 -- The model registry: named models, numbered versions, tags, aliases, and Plinth's
--- approvals with their full history.
+-- approvals with their full history. Tables keyed by name are WITHOUT ROWID, so a lookup
+-- by key reads one b-tree.
 CREATE TABLE registered_models (
     name              TEXT PRIMARY KEY,
     description       TEXT NOT NULL DEFAULT '',
@@ -12,14 +13,14 @@ CREATE TABLE registered_models (
     -- The highest version number ever given: numbers are not reused after a delete (as in
     -- MLflow, whose deletes keep the row), and the UPDATE that bumps it locks the model.
     last_version      BIGINT NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 
 CREATE TABLE registered_model_tags (
     name  TEXT NOT NULL REFERENCES registered_models (name) ON UPDATE CASCADE,
     key   TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (name, key)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE model_versions (
     name             TEXT NOT NULL REFERENCES registered_models (name) ON UPDATE CASCADE,
@@ -41,7 +42,7 @@ CREATE TABLE model_versions (
     status_message   TEXT NOT NULL DEFAULT '',
     approval         TEXT NOT NULL DEFAULT 'pending',
     PRIMARY KEY (name, version)
-);
+) WITHOUT ROWID;
 CREATE INDEX model_versions_by_storage_key ON model_versions (storage_key);
 CREATE INDEX model_versions_by_model_id ON model_versions (model_id);
 
@@ -52,7 +53,7 @@ CREATE TABLE model_version_tags (
     value   TEXT NOT NULL,
     PRIMARY KEY (name, version, key),
     FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE
-);
+) WITHOUT ROWID;
 CREATE INDEX model_version_tags_by_key ON model_version_tags (key, value);
 
 CREATE TABLE registered_model_aliases (
@@ -60,7 +61,7 @@ CREATE TABLE registered_model_aliases (
     alias   TEXT NOT NULL,
     version BIGINT NOT NULL,
     PRIMARY KEY (name, alias)
-);
+) WITHOUT ROWID;
 
 -- Every approval decision, never updated or deleted (kept even if the model is renamed:
 -- rows follow the name).
