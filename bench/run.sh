@@ -13,6 +13,7 @@
 #   BENCH_REPS=5                                              search/history repetitions
 #   BENCH_SEARCH_RUNS=10000  BENCH_HISTORY_STEPS=100000        data sizes
 #   BENCH_VERSION_MODELS=1000 (× 20 versions; 0 skips the step)
+#   BENCH_STEPS="ingest search history versions"              which steps run (rss goes with ingest)
 #   BENCH_BACKENDS="sqlite postgres"  BENCH_SERVERS="plinth mlflow"
 #   BENCH_VENV=.venv (falls back to /work/.venv-probe)  BENCH_PLINTH=bin/plinth
 #   BENCH_WORK=/tmp/plinth-bench  BENCH_PORT=55101 (mlflow) / BENCH_PORT+1 (plinth)
@@ -30,6 +31,7 @@ REPS=${BENCH_REPS:-5}
 SEARCH_RUNS=${BENCH_SEARCH_RUNS:-10000}
 HISTORY_STEPS=${BENCH_HISTORY_STEPS:-100000}
 VERSION_MODELS=${BENCH_VERSION_MODELS:-1000}
+STEPS=" ${BENCH_STEPS:-ingest search history versions} "
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
 SERVERS=${BENCH_SERVERS:-plinth mlflow}
 VENV=${BENCH_VENV:-.venv}
@@ -117,20 +119,26 @@ peak_rss_mb() {
 measure() {
 	local server=$1 backend=$2 url=$3
 	local labels=(-url "$url" -server "$server" -backend "$backend")
-	for i in $(seq 1 "$INGEST_REPS"); do
-		say "$server/$backend: ingest $i/$INGEST_REPS ($DURATION, $CONNS connections)"
-		"$BENCH" ingest "${labels[@]}" -c "$CONNS" -d "$DURATION" >>"$RESULTS"
-	done
-	local rss
-	rss=$(peak_rss_mb)
-	say "$server/$backend: peak RSS $rss MB ($(pgrep -g "$SERVER_PGID" | wc -l) processes)"
-	printf '{"bench":"rss","server":"%s","backend":"%s","value":%s,"unit":"MB","count":%d}\n' \
-		"$server" "$backend" "$rss" "$(pgrep -g "$SERVER_PGID" | wc -l)" >>"$RESULTS"
-	"$BENCH" seed-search "${labels[@]}" -runs "$SEARCH_RUNS" -c "$CONNS" >>"$RESULTS"
-	"$BENCH" search "${labels[@]}" -runs "$SEARCH_RUNS" -reps "$REPS" >>"$RESULTS"
-	"$BENCH" seed-history "${labels[@]}" -steps "$HISTORY_STEPS" >>"$RESULTS"
-	"$BENCH" history "${labels[@]}" -steps "$HISTORY_STEPS" -reps "$REPS" >>"$RESULTS"
-	if ((VERSION_MODELS > 0)); then
+	if [[ $STEPS == *" ingest "* ]]; then
+		for i in $(seq 1 "$INGEST_REPS"); do
+			say "$server/$backend: ingest $i/$INGEST_REPS ($DURATION, $CONNS connections)"
+			"$BENCH" ingest "${labels[@]}" -c "$CONNS" -d "$DURATION" >>"$RESULTS"
+		done
+		local rss
+		rss=$(peak_rss_mb)
+		say "$server/$backend: peak RSS $rss MB ($(pgrep -g "$SERVER_PGID" | wc -l) processes)"
+		printf '{"bench":"rss","server":"%s","backend":"%s","value":%s,"unit":"MB","count":%d}\n' \
+			"$server" "$backend" "$rss" "$(pgrep -g "$SERVER_PGID" | wc -l)" >>"$RESULTS"
+	fi
+	if [[ $STEPS == *" search "* ]]; then
+		"$BENCH" seed-search "${labels[@]}" -runs "$SEARCH_RUNS" -c "$CONNS" >>"$RESULTS"
+		"$BENCH" search "${labels[@]}" -runs "$SEARCH_RUNS" -reps "$REPS" >>"$RESULTS"
+	fi
+	if [[ $STEPS == *" history "* ]]; then
+		"$BENCH" seed-history "${labels[@]}" -steps "$HISTORY_STEPS" >>"$RESULTS"
+		"$BENCH" history "${labels[@]}" -steps "$HISTORY_STEPS" -reps "$REPS" >>"$RESULTS"
+	fi
+	if [[ $STEPS == *" versions "* ]] && ((VERSION_MODELS > 0)); then
 		"$BENCH" seed-versions "${labels[@]}" -models "$VERSION_MODELS" -c "$CONNS" >>"$RESULTS"
 		"$BENCH" versions "${labels[@]}" -models "$VERSION_MODELS" -reps "$REPS" >>"$RESULTS"
 	fi

@@ -60,9 +60,8 @@ def test_log_input_pandas_dataset(experiment, client):
 
 
 def test_sklearn_autolog(experiment, client):
-    # log_models=False: autolog would otherwise log a model through the 3.x logged-models API,
-    # which is a later part of Plinth than this test covers.
-    mlflow.sklearn.autolog(log_models=False, log_input_examples=False, log_model_signatures=False)
+    # autolog logs the fitted model through the 3.x logged-models API.
+    mlflow.sklearn.autolog(log_input_examples=False, log_model_signatures=False)
     try:
         X, y = make_classification(n_samples=200, n_features=5, random_state=0)
         model = LogisticRegression(C=0.5, max_iter=200)
@@ -86,5 +85,7 @@ def test_sklearn_autolog(experiment, client):
     # autolog records the training data as a dataset input.
     contexts = [{t.key: t.value for t in d.tags}.get("mlflow.data.context") for d in got.inputs.dataset_inputs]
     assert "train" in contexts
-    # No model was logged (see above): the run has no model artifacts.
-    assert [a.path for a in client.list_artifacts(run.info.run_id) if a.path == "model"] == []
+    # The model was logged as the run's output, and loads back with the run's data.
+    [out] = got.outputs.model_outputs
+    loaded = mlflow.sklearn.load_model(f"models:/{out.model_id}")
+    assert loaded.score(X, y) == pytest.approx(train_acc)
