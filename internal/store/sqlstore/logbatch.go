@@ -58,27 +58,31 @@ func dedupeParams(runID string, params []core.Param) ([]core.Param, error) {
 	return out, nil
 }
 
-// insertParams logs params; a key logged before may only be logged again with the same value.
-// It inserts first and compares after, so that two batches racing to log the same param
-// (PostgreSQL runs them concurrently) both succeed when they agree.
+// insertParams logs params of a run; a key logged before may only come again with the same value.
 func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, params []core.Param) error {
+	return s.insertParamsOnce(ctx, tx, "params", "run_id", runID, "run ID='"+runID+"'", params)
+}
+
+// insertParamsOnce adds params to table, keyed by (ownerCol, key). It inserts first and
+// compares after, so that two writers racing to log the same param (PostgreSQL runs them
+// concurrently) both succeed when they agree; a different value is EINVALID, as in MLflow.
+func (s *Store) insertParamsOnce(ctx context.Context, tx *sql.Tx, table, ownerCol string, owner any, what string, params []core.Param) error {
 	if len(params) == 0 {
 		return nil
 	}
 	args := make([]any, 0, 3*len(params))
 	keys := make([]any, 0, len(params)+1)
-	keys = append(keys, runID)
+	keys = append(keys, owner)
 	for _, p := range params {
-		args = append(args, runID, p.Key, p.Value)
+		args = append(args, owner, p.Key, p.Value)
 		keys = append(keys, p.Key)
 	}
-	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(params)), ", ")
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO params (run_id, key, value) VALUES `+values+`
-		ON CONFLICT (run_id, key) DO NOTHING`), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO `+table+` (`+ownerCol+`, key, value) VALUES `+rowsOf(len(params), 3)+`
+		ON CONFLICT (`+ownerCol+`, key) DO NOTHING`), args...); err != nil {
 		return err
 	}
 	stored := make(map[string]string, len(params))
-	err := s.scanEachTx(ctx, tx, `SELECT key, value FROM params WHERE run_id = ? AND key IN (`+placeholders(len(params))+`)`, keys, func(sc scanner) error {
+	err := s.scanEachTx(ctx, tx, `SELECT key, value FROM `+table+` WHERE `+ownerCol+` = ? AND key IN (`+placeholders(len(params))+`)`, keys, func(sc scanner) error {
 		var k, v string
 		err := sc.Scan(&k, &v)
 		stored[k] = v
@@ -89,7 +93,7 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, para
 	}
 	for _, p := range params {
 		if old := stored[p.Key]; old != p.Value {
-			return core.Errorf(core.EINVALID, "Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for run ID='%s'. Attempted logging new value '%s'.", p.Key, old, runID, p.Value)
+			return core.Errorf(core.EINVALID, "Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for %s. Attempted logging new value '%s'.", p.Key, old, what, p.Value)
 		}
 	}
 	return nil

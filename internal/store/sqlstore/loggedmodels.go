@@ -257,39 +257,9 @@ func dedupeModelParams(id string, params []core.Param) ([]core.Param, error) {
 	return out, nil
 }
 
-// insertModelParams adds params; a key logged before may only come again with the same value.
-// Like insertParams it inserts first and compares after, so that agreeing racers both succeed.
+// insertModelParams adds params to a logged model, as insertParams does for runs.
 func (s *Store) insertModelParams(ctx context.Context, tx *sql.Tx, key int64, id string, params []core.Param) error {
-	if len(params) == 0 {
-		return nil
-	}
-	args := make([]any, 0, 3*len(params))
-	keys := make([]any, 0, len(params)+1)
-	keys = append(keys, key)
-	for _, p := range params {
-		args = append(args, key, p.Key, p.Value)
-		keys = append(keys, p.Key)
-	}
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO logged_model_params (model_key, key, value) VALUES `+rowsOf(len(params), 3)+`
-		ON CONFLICT (model_key, key) DO NOTHING`), args...); err != nil {
-		return err
-	}
-	stored := make(map[string]string, len(params))
-	err := s.scanEachTx(ctx, tx, `SELECT key, value FROM logged_model_params WHERE model_key = ? AND key IN (`+placeholders(len(params))+`)`, keys, func(sc scanner) error {
-		var k, v string
-		err := sc.Scan(&k, &v)
-		stored[k] = v
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	for _, p := range params {
-		if old := stored[p.Key]; old != p.Value {
-			return core.Errorf(core.EINVALID, "Changing param values is not allowed. Param with key='%s' was already logged with value='%s' for logged model ID='%s'. Attempted logging new value '%s'.", p.Key, old, id, p.Value)
-		}
-	}
-	return nil
+	return s.insertParamsOnce(ctx, tx, "logged_model_params", "model_key", key, "logged model ID='"+id+"'", params)
 }
 
 // logModelMetrics copies the points of a batch that name a model into logged_model_metrics.
