@@ -35,7 +35,8 @@ type DatasetRef struct {
 type LoggedModelSearch struct {
 	ExperimentIDs []string
 	Filter        search.Filter
-	// Datasets restricts metric comparisons and orderings to metrics logged on these datasets.
+	// Datasets restricts metric comparisons to metrics logged on these datasets (as MLflow,
+	// orderings name their own dataset in LoggedModelOrder instead).
 	Datasets   []DatasetRef
 	OrderBy    []LoggedModelOrder
 	MaxResults int
