@@ -307,7 +307,11 @@ func (s *server) searchModelVersions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mvs, next, err := s.st.SearchModelVersions(r.Context(), q)
-	s.reply(w, r, modelVersionsReply(mvs, next), err)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeModelVersions(w, mvs, next)
 }
 
 func (s *server) setModelVersionTag(w http.ResponseWriter, r *http.Request) {
