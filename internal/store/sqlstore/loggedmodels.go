@@ -354,29 +354,26 @@ func (s *Store) queryModels(ctx context.Context, db querier, query string, args 
 	for start := 0; start < len(keys); start += idChunk {
 		chunk := keys[start:min(start+idChunk, len(keys))]
 		in := `model_key IN (` + placeholders(len(chunk)) + `)`
-		err := s.scanEachTx(ctx, db, `SELECT model_key, key, value FROM logged_model_tags WHERE `+in+` ORDER BY model_key, key`, chunk, func(sc scanner) error {
-			var k int64
-			var t core.Tag
-			if err := sc.Scan(&k, &t.Key, &t.Value); err != nil {
-				return err
-			}
-			m := &models[index[k]]
-			m.Tags = append(m.Tags, t)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		// Tags and params are the same shape: (model_key, key, value) rows, by key.
+		keyValues := func(table string, add func(m *core.LoggedModel, key, value string)) error {
+			return s.scanEachTx(ctx, db, `SELECT model_key, key, value FROM `+table+` WHERE `+in+` ORDER BY model_key, key`, chunk, func(sc scanner) error {
+				var k int64
+				var key, value string
+				if err := sc.Scan(&k, &key, &value); err != nil {
+					return err
+				}
+				add(&models[index[k]], key, value)
+				return nil
+			})
 		}
-		err = s.scanEachTx(ctx, db, `SELECT model_key, key, value FROM logged_model_params WHERE `+in+` ORDER BY model_key, key`, chunk, func(sc scanner) error {
-			var k int64
-			var p core.Param
-			if err := sc.Scan(&k, &p.Key, &p.Value); err != nil {
-				return err
-			}
-			m := &models[index[k]]
-			m.Params = append(m.Params, p)
-			return nil
+		err := keyValues("logged_model_tags", func(m *core.LoggedModel, key, value string) {
+			m.Tags = append(m.Tags, core.Tag{Key: key, Value: value})
 		})
+		if err == nil {
+			err = keyValues("logged_model_params", func(m *core.LoggedModel, key, value string) {
+				m.Params = append(m.Params, core.Param{Key: key, Value: value})
+			})
+		}
 		if err != nil {
 			return nil, err
 		}
