@@ -1,0 +1,76 @@
+package tabular
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Reader reads a table in batches.
+type Reader interface {
+	// Next returns up to maxRows rows (never an empty table), or io.EOF after the last
+	// batch. Columns keep the file's order. Column types are the file's for Parquet and
+	// are inferred per batch for CSV and JSON Lines, as pandas does per chunk, so a column
+	// may be long in one batch and double in the next.
+	Next(maxRows int) (*Table, error)
+	// Close releases the reader's resources (and the file, for OpenFile).
+	Close() error
+}
+
+// ReadOptions tunes a Reader; the zero value reads comma-separated CSV.
+type ReadOptions struct {
+	// Comma is the CSV field delimiter; 0 means ','.
+	Comma rune
+	// TempDir is where Parquet read from a stream that cannot seek (stdin) is copied
+	// first, since Parquet keeps its schema at the end of the file; "" means os.TempDir().
+	TempDir string
+}
+
+// DefaultBatchRows is a batch size that keeps memory modest and per-batch costs small.
+const DefaultBatchRows = 1 << 14
+
+// NewReader reads a table in format f from r. Parquet needs random access: an r that
+// is an io.ReaderAt and io.Seeker (a regular *os.File, *bytes.Reader) is read in place,
+// anything else is first copied to a temporary file that Close removes.
+func NewReader(r io.Reader, f Format, opts ReadOptions) (Reader, error) {
+	switch f {
+	case CSV:
+		return newCSVReader(r, opts)
+	case JSONLines:
+		return newJSONLReader(r), nil
+	case Parquet:
+		return newParquetReader(r, opts)
+	}
+	return nil, fmt.Errorf("unknown table format %v; %s", f, formatHint)
+}
+
+// OpenFile opens the file at path and reads it in format f; the Reader's Close closes it.
+func OpenFile(path string, f Format) (Reader, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(file, f, ReadOptions{})
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &fileReader{Reader: r, file: file}, nil
+}
+
+type fileReader struct {
+	Reader
+	file *os.File
+}
+
+func (r *fileReader) Close() error {
+	return errors.Join(r.Reader.Close(), r.file.Close())
+}
+
+func checkMaxRows(maxRows int) error {
+	if maxRows <= 0 {
+		return fmt.Errorf("batch size %d: want at least 1 row", maxRows)
+	}
+	return nil
+}
