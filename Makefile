@@ -22,7 +22,7 @@ export PATH := $(TOOLS_BIN):$(shell $(GO) env GOPATH 2>/dev/null)/bin:$(PATH)
 TEST_ENV = dsn=$$(scripts/postgres.sh start); PLINTH_TEST_POSTGRES_DSN="$$dsn" PLINTH_REQUIRE_POSTGRES=1 PLINTH_REQUIRE_S3=1
 
 .PHONY: build run test test-go test-python test-python-sqlite test-python-postgres \
-	fmt-check vet venv versitygw services services-stop bench clean
+	fmt-check vet venv fixtures versitygw services services-stop bench clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/plinth ./cmd/plinth
@@ -40,7 +40,19 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-test-go: versitygw venv
+# The golden models: trained by the real xgboost and lightgbm (and saved by mlflow) with their
+# own predictions, so the native runtimes are checked against today's libraries. They are
+# written to .fixtures (laid out like internal/runtime/testdata, which keeps a committed copy
+# plus older library versions from scripts/*-legacy-fixtures.sh); the Go tests check both.
+FIXTURES := .fixtures
+export PLINTH_RUNTIME_FIXTURES := $(CURDIR)/$(FIXTURES)
+fixtures: venv
+	@echo "== fixtures: models trained by $$($(PY) -c 'import xgboost, lightgbm, mlflow; print("xgboost", xgboost.__version__, "lightgbm", lightgbm.__version__, "mlflow", mlflow.__version__)')"
+	$(PY) python/fixtures/xgboost_fixtures.py --out $(FIXTURES)/fixtures/xgboost/current
+	$(PY) python/fixtures/lightgbm_fixtures.py --out $(FIXTURES)/fixtures/lightgbm/current
+	$(PY) python/fixtures/mlflow_models.py --out $(FIXTURES)/mlflow
+
+test-go: versitygw venv fixtures
 	@echo "== go test -race $(GO_PKGS) (PostgreSQL + S3 required)"
 	$(TEST_ENV) PLINTH_MLFLOW_PYTHON=$(CURDIR)/$(PY) $(GO) test -race -count=1 $(GO_PKGS)
 

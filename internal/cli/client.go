@@ -187,6 +187,12 @@ func hintFor(code string) string {
 	return ""
 }
 
+// mlflowErrorCodes maps the MLflow API's error codes to the core codes hints are keyed by.
+var mlflowErrorCodes = map[string]string{
+	"RESOURCE_DOES_NOT_EXIST": "not_found", "INVALID_PARAMETER_VALUE": "invalid",
+	"UNAUTHENTICATED": "unauthorized", "PERMISSION_DENIED": "forbidden", "INTERNAL_ERROR": "internal",
+}
+
 func (c *client) statusError(res *http.Response, raw []byte) error {
 	var eb v1.ErrorBody
 	if json.Unmarshal(raw, &eb) == nil && eb.Error.Code != "" {
@@ -196,10 +202,15 @@ func (c *client) statusError(res *http.Response, raw []byte) error {
 	// An MLflow server (or a Plinth without this API) answers in MLflow's form.
 	var mlf struct {
 		ErrorCode string `json:"error_code"`
+		Message   string `json:"message"`
 	}
 	if json.Unmarshal(raw, &mlf) == nil && mlf.ErrorCode == "ENDPOINT_NOT_FOUND" {
 		return fmt.Errorf("the server at %s does not serve Plinth's API %s (is it an MLflow server, or an older Plinth?): point --server or PLINTH_URL at a Plinth server",
 			c.where(), v1.Prefix)
+	}
+	if mlf.ErrorCode != "" && mlf.Message != "" { // an answer of the MLflow API
+		return &apiError{Status: res.StatusCode, Code: mlflowErrorCodes[mlf.ErrorCode], Message: mlf.Message,
+			RequestID: res.Header.Get(httpx.RequestIDHeader)}
 	}
 	return fmt.Errorf("unexpected answer from %s: HTTP %d %.200q\nis --server / PLINTH_URL pointing at a Plinth server?",
 		c.where(), res.StatusCode, bytes.TrimSpace(raw))

@@ -21,23 +21,25 @@ func newModelsCmd() *cobra.Command {
 	var f clientFlags
 	cmd := &cobra.Command{
 		Use:   "models",
-		Short: "Registered models: list, versions, approvals, aliases and approval policy (talks to a server)",
+		Short: "Registered models: list, versions, approvals, aliases, approval policy; predict with a model",
 		Long: `Work with the model registry of a running Plinth server.
 
 The server is --server URL, else PLINTH_URL, else ` + DefaultServerURL + `;
-PLINTH_TOKEN, when set, is sent as a bearer token. Every command takes --json
-to print the API's JSON for scripts.`,
+PLINTH_TOKEN, when set, is sent as a bearer token. The listing commands take
+--json to print the API's JSON for scripts. "predict" needs no server when
+given a local model folder.`,
 		Example: `  plinth models list --filter "name LIKE 'fraud%'"
   plinth models versions fraud
   plinth models approve fraud 3 --reason "AUC 0.91 on the May holdout"
   plinth models policy fraud --require-approval --protect champion
-  plinth models alias fraud champion 3`,
+  plinth models alias fraud champion 3
+  plinth models predict -m models:/fraud@champion -i claims.parquet -o scores.parquet`,
 	}
 	addClientFlags(cmd, &f)
 	cmd.AddCommand(
 		modelsListCmd(&f), modelsVersionsCmd(&f),
 		modelsDecideCmd(&f, "approve"), modelsDecideCmd(&f, "reject"),
-		modelsHistoryCmd(&f), modelsAliasCmd(&f), modelsPolicyCmd(&f),
+		modelsHistoryCmd(&f), modelsAliasCmd(&f), modelsPolicyCmd(&f), modelsPredictCmd(&f),
 	)
 	return cmd
 }
