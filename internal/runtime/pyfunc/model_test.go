@@ -49,35 +49,26 @@ func loadCase(t *testing.T, dir string) (*mlflowCase, *tabular.Table) {
 	return &c, splitTable(c.Input.Columns, c.Input.Data)
 }
 
-// splitTable builds a table from pandas' split orient: numbers are doubles, null missing.
+// splitTable builds a table from pandas' split orient: a column holding any string is a
+// string column, else doubles; null is missing.
 func splitTable(columns []string, data [][]any) *tabular.Table {
 	t := &tabular.Table{}
 	for j, name := range columns {
 		col := tabular.Column{Name: name, Type: tabular.Float64, Null: make([]bool, len(data))}
 		for _, row := range data {
-			if s, ok := row[j].(string); ok {
+			if _, ok := row[j].(string); ok {
 				col.Type = tabular.String
-				_ = s
 			}
 		}
 		for i, row := range data {
-			switch v := row[j].(type) {
-			case nil:
-				col.Null[i] = true
-				col.Floats = append(col.Floats, 0)
-				col.Strings = append(col.Strings, "")
-			case float64:
-				col.Floats = append(col.Floats, v)
-				col.Strings = append(col.Strings, "")
-			case string:
-				col.Strings = append(col.Strings, v)
-				col.Floats = append(col.Floats, 0)
+			s, _ := row[j].(string)
+			f, _ := row[j].(float64)
+			col.Null[i] = row[j] == nil
+			if col.Type == tabular.String {
+				col.Strings = append(col.Strings, s)
+			} else {
+				col.Floats = append(col.Floats, f)
 			}
-		}
-		if col.Type == tabular.String {
-			col.Floats = nil
-		} else {
-			col.Strings = nil
 		}
 		t.Columns = append(t.Columns, col)
 	}
