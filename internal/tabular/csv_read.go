@@ -85,8 +85,12 @@ func (r *csvReader) Next(maxRows int) (*Table, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	// Reserve room for the batch up front, but never more than ~1M cells in all: a header
+	// of a million commas must not reserve a million columns × a full batch before a single
+	// row has been read (the slices still grow with the rows actually read).
+	hint := min(maxRows, 1<<16, max(16, (1<<20)/max(len(r.cols), 1)))
 	for j := range r.cols {
-		r.cols[j].reset(min(maxRows, 1<<16))
+		r.cols[j].reset(hint)
 	}
 	rows := 0
 	for rows < maxRows {

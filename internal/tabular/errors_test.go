@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -200,5 +201,24 @@ func TestParquetCorrupt(t *testing.T) {
 		if _, err := NewReader(bytes.NewReader(data[:n]), Parquet, ReadOptions{}); err == nil {
 			t.Errorf("truncated to %d bytes: no error", n)
 		}
+	}
+}
+
+// A wide header must not make the reader reserve columns × batch cells before any row.
+func TestCSVWideHeaderReservesLittle(t *testing.T) {
+	header := strings.Repeat("a,", 200000) + "a\n"
+	r, err := NewReader(strings.NewReader(header+strings.Repeat("1,", 200000)+"1\n"), CSV, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	tb, err := r.Next(65536)
+	runtime.ReadMemStats(&after)
+	if err != nil || tb.Rows() != 1 {
+		t.Fatalf("rows %v, %v", tb, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 512<<20 {
+		t.Fatalf("reading one row of 200,001 columns allocated %d MB", grew>>20)
 	}
 }
