@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plinth-ml/plinth/internal/runtime/pyfunc"
+	"github.com/plinth-ml/plinth/internal/serving/protocol"
 	"github.com/plinth-ml/plinth/internal/tabular"
 )
 
@@ -25,12 +26,13 @@ type predictFlags struct {
 	out                         string
 	keep                        []string
 	threads                     int
+	inputExample                bool
 }
 
 func modelsPredictCmd(f *clientFlags) *cobra.Command {
 	var p predictFlags
 	cmd := &cobra.Command{
-		Use:   "predict -m MODEL -i INPUT -o OUTPUT",
+		Use:   "predict -m MODEL (-i INPUT | --input-example) -o OUTPUT",
 		Short: "Score a file with a model, natively (XGBoost, LightGBM), like `mlflow models predict`",
 		Long: `Score every row of INPUT with MODEL and write the predictions to OUTPUT.
 
@@ -62,7 +64,8 @@ classifiers), predict_proba (one proba_<class> column per class) or margin
 	fl.StringVar(&p.out, "output", "predict", "what to write: predict, predict_proba or margin")
 	fl.StringSliceVar(&p.keep, "keep", nil, "input columns to copy into the output before the predictions (e.g. an id)")
 	fl.IntVar(&p.threads, "threads", 0, "goroutines evaluating rows (default: all cores)")
-	for _, name := range []string{"model", "input", "output-path"} {
+	fl.BoolVar(&p.inputExample, "input-example", false, "score the input example logged with the model instead of -i")
+	for _, name := range []string{"model", "output-path"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -77,9 +80,8 @@ func runPredict(cmd *cobra.Command, f *clientFlags, p *predictFlags) error {
 	if err != nil {
 		return err
 	}
-	inFmt, err := tabular.FormatFromPath(p.input, firstNonEmpty(p.inFormat, p.format))
-	if err != nil {
-		return fmt.Errorf("input: %w", err)
+	if (p.input == "") == !p.inputExample {
+		return errors.New("give the rows to score with -i FILE (or - for stdin), or --input-example for the model's own example")
 	}
 	outFmt, err := tabular.FormatFromPath(p.output, firstNonEmpty(p.outFormat, p.format))
 	if err != nil {
@@ -96,7 +98,7 @@ func runPredict(cmd *cobra.Command, f *clientFlags, p *predictFlags) error {
 		return fmt.Errorf("%s: %w", p.model, err)
 	}
 
-	in, err := openInput(p.input, inFmt, cmd.InOrStdin())
+	in, err := openInput(model, p, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
@@ -182,7 +184,23 @@ func localModel(ctx context.Context, f *clientFlags, ref string, progress io.Wri
 	return tmp, cleanup, nil
 }
 
-func openInput(path string, f tabular.Format, stdin io.Reader) (tabular.Reader, error) {
+func openInput(model *pyfunc.Model, p *predictFlags, stdin io.Reader) (tabular.Reader, error) {
+	if p.inputExample {
+		body, err := model.InputExample()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.model, err)
+		}
+		req, err := protocol.DecodeJSON(body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: input example: %w", p.model, err)
+		}
+		return &oneTable{t: req.Table}, nil
+	}
+	f, err := tabular.FormatFromPath(p.input, firstNonEmpty(p.inFormat, p.format))
+	if err != nil {
+		return nil, fmt.Errorf("input: %w", err)
+	}
+	path := p.input
 	if path == "-" {
 		r, err := tabular.NewReader(stdin, f, tabular.ReadOptions{})
 		if err != nil {
@@ -196,6 +214,20 @@ func openInput(path string, f tabular.Format, stdin io.Reader) (tabular.Reader, 
 	}
 	return r, nil
 }
+
+// oneTable is a Reader of a table already in memory (the input example).
+type oneTable struct{ t *tabular.Table }
+
+func (o *oneTable) Next(int) (*tabular.Table, error) {
+	if o.t == nil {
+		return nil, io.EOF
+	}
+	t := o.t
+	o.t = nil
+	return t, nil
+}
+
+func (o *oneTable) Close() error { return nil }
 
 // withKept puts the named input columns before the predictions.
 func withKept(in, out *tabular.Table, keep []string) (*tabular.Table, error) {

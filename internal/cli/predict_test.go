@@ -191,3 +191,15 @@ func TestPredictResolvesModelURIsThroughTheServer(t *testing.T) {
 	fails(t, []string{"models", "predict", "--server", base, "-m", "models:/ghost/1", "-i", in, "-o", out}, "ghost", "plinth models list")
 	fails(t, []string{"models", "predict", "--server", base, "-m", "models:/churn/Production", "-i", in, "-o", out}, "no version in stage Production")
 }
+
+func TestPredictInputExample(t *testing.T) {
+	t.Parallel()
+	_, c := goldenInput(t, "xgb-booster")
+	out := ok(t, "models", "predict", "-m", filepath.Join(goldenModels, "xgb-booster", "model"), "--input-example", "-o", "-", "--format", "csv")
+	c.Predict = c.Predict[:3] // the fixture logged its first three rows as the example
+	checkPredictions(t, out, c)
+	fails(t, []string{"models", "predict", "-m", filepath.Join(goldenModels, "xgb-classifier", "model"), "--input-example", "-o", "-", "--format", "csv"},
+		"without an input example")
+	fails(t, []string{"models", "predict", "-m", filepath.Join(goldenModels, "xgb-booster", "model"), "-o", "-", "--format", "csv"},
+		"-i FILE", "--input-example")
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/plinth-ml/plinth/internal/runtime"
@@ -158,3 +159,34 @@ func (m *Model) readData(flavor string) ([]byte, error) {
 }
 
 func isZip(b []byte) bool { return len(b) >= 4 && string(b[:4]) == "PK\x03\x04" }
+
+// ErrNoInputExample is InputExample's answer for a model logged without one.
+var ErrNoInputExample = errors.New("the model was logged without an input example")
+
+// InputExample returns the model's saved input example as a body for MLflow's scoring
+// protocol ({"dataframe_split": …} or {"dataframe_records": …}): serving_input_example.json
+// when mlflow wrote one, else the input example wrapped in its pandas orient.
+func (m *Model) InputExample() ([]byte, error) {
+	if m.Meta.InputExample == "" {
+		return nil, ErrNoInputExample
+	}
+	read := func(name string) ([]byte, error) {
+		clean := filepath.Clean(filepath.FromSlash(name))
+		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+			return nil, fmt.Errorf("MLmodel: input example path %q leaves the model folder", name)
+		}
+		return os.ReadFile(filepath.Join(m.Dir, clean))
+	}
+	if b, err := read("serving_input_example.json"); err == nil {
+		return b, nil
+	}
+	b, err := read(m.Meta.InputExample)
+	if err != nil {
+		return nil, fmt.Errorf("input example: %w", err)
+	}
+	key := "dataframe_split"
+	if m.Meta.InputExampleOrient == "records" {
+		key = "dataframe_records"
+	}
+	return []byte(`{"` + key + `": ` + string(b) + `}`), nil
+}
