@@ -86,11 +86,45 @@ func TestTinyModel(t *testing.T) {
 	}
 }
 
+// TestLayoutCounts checks that the training counts, which only order the node layout,
+// change no output, whichever child they favour and when they are missing or malformed.
+func TestLayoutCounts(t *testing.T) {
+	t.Parallel()
+	nan := math.NaN()
+	x := []float64{0, 0, 0, 2, 1, 0, 0.5, 1.5, nan, nan, -1, 3, 2, nan, 0.4, 1.6, 0.6, 0, 0, 1}
+	want := []float64{1, 3, 2, 1, 1, 3, 2, 3, 2, 1}
+	for _, counts := range []string{
+		"internal_count=3 2\n",
+		"internal_count=9 1\nleaf_count=1 8 1\n", // right-heavy
+		"internal_count=x y\n",                   // malformed: file order
+		"",                                       // missing
+	} {
+		model := edit(t, "internal_count=3 2\n", counts)
+		if strings.Contains(counts, "leaf_count") {
+			model = strings.Replace(model, "leaf_count=1 1 1\n", "", 1)
+		}
+		m, err := Load([]byte(model))
+		if err != nil {
+			t.Fatalf("%q: %v", counts, err)
+		}
+		for _, rows := range []int{1, len(want)} {
+			for r0 := 0; r0 < len(want); r0 += rows {
+				got := eval(m, runtime.Margin, x[2*r0:2*(r0+rows)], rows)
+				for i, v := range got {
+					if v != want[r0+i] {
+						t.Errorf("%q: row %d: got %v, want %v", counts, r0+i, v, want[r0+i])
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestDecisionRules runs one numerical split through every missing type and default
 // direction (decision_type = default-left bit 2 | missing type << 2).
 func TestDecisionRules(t *testing.T) {
 	t.Parallel()
-	nan := math.NaN()
+	nan, inf := math.NaN(), math.Inf(1)
 	cases := []struct {
 		decision  string
 		threshold string
@@ -111,6 +145,15 @@ func TestDecisionRules(t *testing.T) {
 		{"8", "-0.5", []float64{nan, 0, -1}, []float64{2, 2, 1}},
 		// NaN, default left (10)
 		{"10", "-0.5", []float64{nan, 0, -0.5}, []float64{1, 2, 1}},
+		// Infinite and NaN thresholds (x <= NaN never holds)
+		{"4", "inf", []float64{0, nan, 5, inf, -1, 1e-36}, []float64{2, 2, 1, 1, 1, 2}},
+		{"6", "-inf", []float64{0, nan, -inf, -1, 1e-36}, []float64{1, 1, 1, 2, 1}},
+		{"8", "-inf", []float64{nan, -inf, 0}, []float64{2, 1, 2}},
+		{"2", "inf", []float64{nan, 1e300, inf}, []float64{1, 1, 1}},
+		{"0", "nan", []float64{nan, 0, 1}, []float64{2, 2, 2}},
+		{"10", "nan", []float64{nan, 0, -1}, []float64{1, 2, 2}},
+		{"4", "nan", []float64{nan, 0, -1}, []float64{2, 2, 2}},
+		{"6", "nan", []float64{nan, 1e-36, -1}, []float64{1, 1, 2}},
 	}
 	for _, c := range cases {
 		model := strings.Replace(strings.Replace(strings.Replace(strings.Replace(strings.Replace(strings.Replace(
@@ -127,14 +170,19 @@ func TestDecisionRules(t *testing.T) {
 		if err != nil {
 			t.Fatalf("decision_type=%s: %v", c.decision, err)
 		}
-		x := make([]float64, 0, 2*len(c.x))
-		for _, v := range c.x {
-			x = append(x, v, 0)
-		}
-		got := eval(m, runtime.Margin, x, len(c.x))
-		for i := range c.want {
-			if got[i] != c.want[i] {
-				t.Errorf("decision_type=%s threshold=%s x=%v: leaf %v, want %v", c.decision, c.threshold, c.x[i], got[i], c.want[i])
+		// Alone, and repeated into enough rows to go through the tiles too.
+		for _, copies := range []int{1, 9} {
+			var x []float64
+			for range copies {
+				for _, v := range c.x {
+					x = append(x, v, 0)
+				}
+			}
+			got := eval(m, runtime.Margin, x, len(x)/2)
+			for i, v := range got {
+				if want := c.want[i%len(c.x)]; v != want {
+					t.Errorf("decision_type=%s threshold=%s x=%v (%d rows): leaf %v, want %v", c.decision, c.threshold, c.x[i%len(c.x)], len(got), v, want)
+				}
 			}
 		}
 	}

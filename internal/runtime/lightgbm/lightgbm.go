@@ -3,10 +3,13 @@
 // decision rules, summation order and output transforms, so results match lightgbm's
 // predict to the last bit or within 1e-6 where the output goes through exp.
 //
-// Load compiles the trees into one flat node array (a 24-byte struct per node; leaves are
-// nodes that lead to themselves, their values apart). Eval takes blocks of 64 rows one tree
-// at a time, walking 8 rows through the tree in lockstep with branch-free decisions; a
-// lone row walks 8 trees in lockstep instead.
+// Load compiles the trees into one flat array of 16-byte nodes: each split's children
+// side by side, the common paths in neighbouring slots, leaves that lead to themselves
+// (see tree.go). Eval lays each row out in "views" (as given, NaN read as -Inf, …) so
+// that every numerical split, whatever its missing-value rule, is one comparison
+// without branches. It takes blocks of rows one tree at a time, eight rows walking the
+// tree in lockstep; a lone row walks eight trees in lockstep, so that their cache misses
+// overlap. Leaves are added in tree order either way, so sums are the library's bits.
 package lightgbm
 
 import (
@@ -14,6 +17,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/plinth-ml/plinth/internal/runtime"
 )
@@ -28,7 +32,8 @@ type Model struct {
 	version       string
 
 	trees      []tree
-	nodes      []node // every tree's internal nodes, then its leaves (see addTree)
+	nodes      []node      // every tree's slots (see tree.go), then the sink
+	rootGroups []rootGroup // the trees' roots for walkRow
 	leafValue  []float64
 	catBits    []uint32
 	linear     []linearLeaf // per leaf, when any tree is linear
@@ -36,6 +41,11 @@ type Model struct {
 	linCoeff   []float64
 
 	pandasCategorical [][]string
+
+	hasSlow   bool      // some split needs slowDecision
+	views     int       // views of a row in an extended row: 2, or 4 with missing type Zero
+	blockRows int       // rows per block in Eval, so that the block's extended rows stay in L1
+	scratch   sync.Pool // *scratch
 }
 
 var _ runtime.Ensemble = (*Model)(nil)
@@ -57,7 +67,7 @@ func Load(data []byte) (*Model, error) {
 
 func compile(fm *fileModel) (*Model, error) {
 	h := fm.header
-	m := &Model{version: h["version"]}
+	m := &Model{version: h["version"], views: 2}
 	switch m.version {
 	case "", "v2", "v3", "v4":
 	default:
@@ -96,12 +106,17 @@ func compile(fm *fileModel) (*Model, error) {
 		return nil, fmt.Errorf("tree_sizes lists %d trees, the file has %d", countFields(s), nt)
 	}
 	m.numIterations = nt / perIter
+	if len(m.features) > maxFeatures {
+		return nil, fmt.Errorf("%d features, at most %d supported", len(m.features), maxFeatures)
+	}
 	b := &builder{m: m, numFeatures: len(m.features), catFeature: make([]bool, len(m.features))}
 	for _, t := range fm.trees {
 		if err := b.addTree(t); err != nil {
 			return nil, fmt.Errorf("tree %d: %w", t.index, err)
 		}
 	}
+	m.rootGroups = rootGroupsFor(m.trees, b.addSink())
+	m.blockRows = blockRowsFor(m.views * len(m.features))
 	for f, cat := range b.catFeature {
 		if cat {
 			m.features[f].Categorical = true

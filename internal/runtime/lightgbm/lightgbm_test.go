@@ -1,10 +1,12 @@
 package lightgbm
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/plinth-ml/plinth/internal/runtime"
@@ -209,6 +211,47 @@ func checkRawRows(t *testing.T, f *fixture.Fixture, fs []runtime.Feature) {
 			if (code < 0) != (want == nil) || (want != nil && float64(code) != *want) {
 				t.Errorf("%s: raw row %d column %d: %v recodes to %d, rows has %v", f.Name(), i, j, v, code, want)
 			}
+		}
+	}
+}
+
+// TestConcurrentEval checks that goroutines sharing a model (and its pooled scratch
+// space) get the same bits as one evaluation, for batches and lone rows.
+func TestConcurrentEval(t *testing.T) {
+	t.Parallel()
+	for _, f := range fixture.Load(t, "lightgbm") {
+		m, x, n := loadFixture(t, f)
+		nf := len(m.Features())
+		want := eval(m, runtime.Margin, x, n)
+		w := m.Width(runtime.Margin)
+		var wg sync.WaitGroup
+		errs := make(chan string, 8)
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for rep := 0; rep < 3; rep++ {
+					var got []float64
+					if g%2 == 0 {
+						got = eval(m, runtime.Margin, x, n)
+					} else {
+						for i := 0; i < n; i++ {
+							got = append(got, eval(m, runtime.Margin, x[i*nf:(i+1)*nf], 1)...)
+						}
+					}
+					for i := range want {
+						if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+							errs <- fmt.Sprintf("%s: goroutine %d output %d (row %d): %v, want %v", f.Name(), g, i, i/w, got[i], want[i])
+							return
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Error(e)
 		}
 	}
 }
