@@ -56,7 +56,7 @@ classifiers), predict_proba (one proba_<class> column per class) or margin
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&p.model, "model", "m", "", "model folder or URI (models:/…, runs:/…)")
-	fl.StringVarP(&p.input, "input", "i", "", "input file, or - for stdin")
+	fl.StringVarP(&p.input, "input-path", "i", "", "input file, or - for stdin (as in mlflow models predict)")
 	fl.StringVarP(&p.output, "output-path", "o", "", "output file, or - for stdout")
 	fl.StringVar(&p.format, "format", "", "format of input and output: csv, jsonl or parquet (default: by extension)")
 	fl.StringVar(&p.inFormat, "input-format", "", "format of the input, when it differs from --format")
