@@ -39,7 +39,7 @@ given a local model folder.`,
 	cmd.AddCommand(
 		modelsListCmd(&f), modelsVersionsCmd(&f),
 		modelsDecideCmd(&f, "approve"), modelsDecideCmd(&f, "reject"),
-		modelsHistoryCmd(&f), modelsAliasCmd(&f), modelsPolicyCmd(&f), modelsPredictCmd(&f),
+		modelsHistoryCmd(&f), modelsAliasCmd(&f), modelsPolicyCmd(&f), modelsPredictCmd(&f), modelsServeCmd(&f),
 	)
 	return cmd
 }
