@@ -129,9 +129,19 @@ func (m *Model) DataPath(dir, flavor string) (string, error) {
 	if data == "" {
 		return "", fmt.Errorf("MLmodel: flavor %s names no data file", flavor)
 	}
-	clean := filepath.Clean(filepath.FromSlash(data))
+	p, err := Within(dir, data)
+	if err != nil {
+		return "", fmt.Errorf("MLmodel: flavor %s data path: %w", flavor, err)
+	}
+	return p, nil
+}
+
+// Within joins rel, a slash-separated path the MLmodel file names, to the model folder dir,
+// refusing one that is absolute or climbs out of dir.
+func Within(dir, rel string) (string, error) {
+	clean := filepath.Clean(filepath.FromSlash(rel))
 	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return "", fmt.Errorf("MLmodel: flavor %s data path %q leaves the model folder", flavor, data)
+		return "", fmt.Errorf("%q leaves the model folder", rel)
 	}
 	return filepath.Join(dir, clean), nil
 }

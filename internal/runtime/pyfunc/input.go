@@ -143,7 +143,7 @@ func (m *Model) matrix(t *tabular.Table) ([]float64, int, error) {
 	n, w := t.Rows(), len(feats)
 	x := make([]float64, n*w)
 	for j, src := range plan {
-		if err := fill(x, w, j, src, feats[j]); err != nil {
+		if err := fill(x, w, j, src, feats[j], m.codes[j]); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -151,8 +151,9 @@ func (m *Model) matrix(t *tabular.Table) ([]float64, int, error) {
 }
 
 // fill converts one column into column j of x, the way MLflow's schema enforcement and
-// the library's own input handling would.
-func fill(x []float64, w, j int, src source, f runtime.Feature) error {
+// the library's own input handling would; codes maps category names of a categorical
+// feature to its codes (nil when the model stores no names).
+func fill(x []float64, w, j int, src source, f runtime.Feature, codes map[string]int) error {
 	n := len(x) / max(w, 1)
 	if src.col == nil {
 		for i := 0; i < n; i++ {
@@ -167,13 +168,6 @@ func fill(x []float64, w, j int, src source, f runtime.Feature) error {
 		return inputErr("column %s is declared %s in the model's signature; tree models take numbers, booleans and category names", c.Name, src.typ)
 	}
 	intOnly := src.typ == "long" || src.typ == "integer"
-	var codes map[string]int
-	if f.Categorical && len(f.Categories) > 0 {
-		codes = make(map[string]int, len(f.Categories))
-		for k, s := range f.Categories {
-			codes[s] = k
-		}
-	}
 	for i := 0; i < n; i++ {
 		v := math.NaN()
 		if !c.IsNull(i) {

@@ -33,7 +33,9 @@ func model(t *testing.T, sig string, feats ...runtime.Feature) *Model {
 		}
 		meta = m
 	}
-	return &Model{Meta: meta, Flavor: "xgboost", Ensemble: echo{feats}}
+	m := &Model{Meta: meta, Flavor: "xgboost", Ensemble: echo{feats}}
+	m.indexCategories()
+	return m
 }
 
 func floats(name string, v ...float64) tabular.Column {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/plinth-ml/plinth/internal/runtime"
@@ -38,6 +37,9 @@ type Model struct {
 	// labels are the classes a scikit-learn classifier predicts, by class index; nil means
 	// the index itself (xgboost's classifiers are trained on 0…k-1).
 	labels *labelSet
+	// codes maps each categorical feature's category names to codes (nil for features
+	// without stored names), built once at load rather than per request.
+	codes []map[string]int
 }
 
 // Load reads the MLflow model in dir (a folder with an MLmodel file).
@@ -58,7 +60,22 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	m.indexCategories()
 	return m, nil
+}
+
+// indexCategories builds the name → code maps of the categorical features.
+func (m *Model) indexCategories() {
+	feats := m.Ensemble.Features()
+	m.codes = make([]map[string]int, len(feats))
+	for j, f := range feats {
+		if f.Categorical && len(f.Categories) > 0 {
+			m.codes[j] = make(map[string]int, len(f.Categories))
+			for k, name := range f.Categories {
+				m.codes[j][name] = k
+			}
+		}
+	}
 }
 
 // unsupported names the model's flavors and what Plinth can run.
@@ -171,11 +188,11 @@ func (m *Model) InputExample() ([]byte, error) {
 		return nil, ErrNoInputExample
 	}
 	read := func(name string) ([]byte, error) {
-		clean := filepath.Clean(filepath.FromSlash(name))
-		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-			return nil, fmt.Errorf("MLmodel: input example path %q leaves the model folder", name)
+		p, err := mlmodel.Within(m.Dir, name)
+		if err != nil {
+			return nil, fmt.Errorf("MLmodel: input example path: %w", err)
 		}
-		return os.ReadFile(filepath.Join(m.Dir, clean))
+		return os.ReadFile(p)
 	}
 	if b, err := read("serving_input_example.json"); err == nil {
 		return b, nil
