@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -82,49 +83,94 @@ type Server struct {
 	log      *slog.Logger
 	store    store.Store
 	bucket   blob.Bucket
+	serving  *servingParts // nil when serving is disabled
+	replica  bool
 	http     *http.Server
 	listener net.Listener
 }
 
-// NewServer opens storage and binds the listen address (port 0 picks a free port).
+// NewServer opens storage and binds the listen address (port 0 picks a free port). The
+// server answers the MLflow API, Plinth's API and, unless disabled, the endpoints.
 func NewServer(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	return newServer(ctx, cfg, log, false)
+}
+
+// NewReplica is `plinth serve`: a stateless serving process that reads endpoints and the
+// registry from the shared database and models from the artifact store, and answers only
+// prediction requests (plus health, metrics and a read-only view of its endpoints).
+func NewReplica(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if !cfg.Serving.Enabled {
+		return nil, errNoServing
+	}
+	return newServer(ctx, cfg, log, true)
+}
+
+func newServer(ctx context.Context, cfg Config, log *slog.Logger, replica bool) (s *Server, err error) {
 	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	var closers []func() error
+	closers = append(closers, st.Close)
+	defer func() {
+		if err != nil {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		}
+	}()
 	bucket, err := OpenArtifacts(ctx, cfg)
 	if err != nil {
-		st.Close()
 		return nil, fmt.Errorf("open artifact store: %w", err)
 	}
+	closers = append(closers, bucket.Close)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var sp *servingParts
+	v1opts := v1.Options{Logger: log}
+	if cfg.Serving.Enabled {
+		sp, err = newServing(ctx, cfg, st, bucket, log, reg)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, sp.stop)
+		v1opts.EndpointState = sp.manager.State
+	}
 	// The APIs get no Metrics of their own: one httpx.Metrics around the whole
 	// mux measures them all (a registry holds its collectors only once); each
 	// API still labels requests with its own route patterns.
-	api := mlflow.New(st, bucket, mlflow.Options{
-		Logger:       log,
-		MaxBodyBytes: cfg.MaxRequestBytes,
-		Version:      Version,
-	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle(v1.Prefix+"/", v1.New(st, v1.Options{Logger: log}))
-	mux.Handle("/", api)
+	if sp != nil {
+		sp.mount(mux)
+	}
+	if replica {
+		mux.Handle(v1.Prefix+"/endpoints", readOnly(v1.New(st, v1opts)))
+		mux.Handle(v1.Prefix+"/endpoints/", readOnly(v1.New(st, v1opts)))
+		mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "OK") })
+		mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, Version) })
+	} else {
+		mux.Handle(v1.Prefix+"/", v1.New(st, v1opts))
+		mux.Handle("/", mlflow.New(st, bucket, mlflow.Options{
+			Logger:       log,
+			MaxBodyBytes: cfg.MaxRequestBytes,
+			Version:      Version,
+		}))
+	}
 	handler := httpx.Chain(httpx.WithPattern(mux), httpx.Metrics(reg))
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		st.Close()
-		bucket.Close()
 		return nil, fmt.Errorf("listen on %s:%d: %w (is another server using the port? pick one with --port)", cfg.Host, cfg.Port, err)
 	}
 	return &Server{
-		cfg: cfg, log: log, store: st, bucket: bucket, listener: ln,
+		cfg: cfg, log: log, store: st, bucket: bucket, serving: sp, replica: replica, listener: ln,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			// No ReadTimeout/WriteTimeout: artifact transfers of many GB stream for minutes.
+			// Prediction requests are bounded by the serving body limit and request timeout.
 			IdleTimeout: 120 * time.Second,
 			ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
@@ -137,9 +183,16 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // Run serves until ctx is cancelled, then stops accepting connections, lets requests in
 // flight finish (up to the shutdown timeout) and closes storage.
 func (s *Server) Run(ctx context.Context) error {
+	if s.serving != nil {
+		s.serving.start(ctx)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
-	s.log.Info("plinth server listening", "addr", "http://"+s.Addr(), "db", redactDB(s.cfg.DB), "artifacts", s.cfg.Artifacts, "version", Version)
+	what := "plinth server"
+	if s.replica {
+		what = "plinth serving replica"
+	}
+	s.log.Info(what+" listening", "addr", "http://"+s.Addr(), "db", redactDB(s.cfg.DB), "artifacts", s.cfg.Artifacts, "version", Version)
 	var serveErr error
 	select {
 	case err := <-errc:
@@ -153,7 +206,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	return errors.Join(serveErr, s.store.Close(), s.bucket.Close())
+	var servingErr error
+	if s.serving != nil {
+		servingErr = s.serving.stop() // after the HTTP shutdown: answered requests are in the log
+	}
+	return errors.Join(serveErr, servingErr, s.store.Close(), s.bucket.Close())
 }
 
 // redactDB hides a password in a database URL before it is logged.

@@ -30,6 +30,24 @@ type Config struct {
 	} `yaml:"log"`
 	MaxRequestBytes int64         `yaml:"max_request_bytes"` // JSON bodies; artifact uploads stream
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Serving         ServingConfig `yaml:"serving"`
+}
+
+// ServingConfig tunes online serving (the endpoints of `plinth server` and `plinth serve`)
+// and its prediction log.
+type ServingConfig struct {
+	Enabled        bool          `yaml:"enabled"`         // serve endpoints in this process
+	Refresh        time.Duration `yaml:"refresh"`         // how often endpoints and aliases are re-read
+	MaxBodyBytes   int64         `yaml:"max_body_bytes"`  // prediction request bodies
+	RequestTimeout time.Duration `yaml:"request_timeout"` // per prediction request
+	CacheDir       string        `yaml:"cache_dir"`       // downloaded model files
+	// Predictions is where the prediction log's Parquet files go: a folder or s3://bucket/prefix.
+	Predictions string `yaml:"predictions"`
+	// LogDir holds the log's local write-ahead files; one process per folder.
+	LogDir         string        `yaml:"log_dir"`
+	LogBufferBytes int64         `yaml:"log_buffer_bytes"` // local backlog limit before the endpoint is degraded
+	LogFlush       time.Duration `yaml:"log_flush"`        // how often log files are written to Predictions
+	LogSync        bool          `yaml:"log_sync"`         // fsync each record (power-loss safety; slower)
 }
 
 // Defaults returns the embedded default: SQLite and a local folder under ./plinth-data.
@@ -43,6 +61,11 @@ func Defaults() Config {
 	c.Log.Format = "text"
 	c.MaxRequestBytes = 16 << 20
 	c.ShutdownTimeout = 30 * time.Second
+	c.Serving = ServingConfig{
+		Enabled: true, Refresh: 2 * time.Second, MaxBodyBytes: 64 << 20, RequestTimeout: 30 * time.Second,
+		CacheDir: "./plinth-data/serving-cache", Predictions: "./plinth-data/predictions",
+		LogDir: "./plinth-data/prediction-wal", LogBufferBytes: 1 << 30, LogFlush: 10 * time.Second,
+	}
 	return c
 }
 
@@ -75,6 +98,9 @@ func (c *Config) LoadEnv(lookup func(string) (string, bool)) error {
 	str("PLINTH_S3_REGION", &c.S3.Region)
 	str("PLINTH_LOG_LEVEL", &c.Log.Level)
 	str("PLINTH_LOG_FORMAT", &c.Log.Format)
+	str("PLINTH_PREDICTIONS", &c.Serving.Predictions)
+	str("PLINTH_PREDICTION_LOG_DIR", &c.Serving.LogDir)
+	str("PLINTH_SERVING_CACHE", &c.Serving.CacheDir)
 	if v, ok := lookup("PLINTH_PORT"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -118,6 +144,18 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("max request bytes must be positive")
+	}
+	if sv := c.Serving; sv.Enabled {
+		switch {
+		case sv.Refresh < 100*time.Millisecond:
+			return fmt.Errorf("serving refresh %s is too short; use 100ms or more (default 2s)", sv.Refresh)
+		case sv.MaxBodyBytes <= 0 || sv.RequestTimeout <= 0:
+			return fmt.Errorf("serving body limit and request timeout must be positive")
+		case sv.CacheDir == "" || sv.LogDir == "" || sv.Predictions == "":
+			return fmt.Errorf("serving needs a model cache folder, a prediction log folder and a predictions location")
+		case sv.LogBufferBytes <= 0 || sv.LogFlush <= 0:
+			return fmt.Errorf("prediction log buffer and flush interval must be positive")
+		}
 	}
 	return nil
 }

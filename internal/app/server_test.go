@@ -15,11 +15,7 @@ import (
 // it over HTTP, and checks that cancelling it (what SIGTERM does) shuts it down cleanly.
 func TestServerEndToEnd(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	cfg := Defaults()
-	cfg.Port = 0
-	cfg.DB = "sqlite:" + filepath.Join(dir, "plinth.db")
-	cfg.Artifacts = filepath.Join(dir, "artifacts")
+	cfg := testConfig(t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, err := NewServer(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -77,13 +73,22 @@ func TestServerEndToEnd(t *testing.T) {
 
 func TestServerStartErrors(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	cfg := Defaults()
-	cfg.Port = 0
-	cfg.DB = "sqlite:" + filepath.Join(dir, "plinth.db")
+	cfg := testConfig(t.TempDir())
 	cfg.Artifacts = "ftp://nowhere"
 	if _, err := NewServer(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil ||
 		!strings.Contains(err.Error(), "artifact store") {
 		t.Fatalf("bad artifact location: %v", err)
 	}
+}
+
+// testConfig is the embedded default with every folder under dir, on a free port.
+func testConfig(dir string) Config {
+	cfg := Defaults()
+	cfg.Port = 0
+	cfg.DB = "sqlite:" + filepath.Join(dir, "plinth.db")
+	cfg.Artifacts = filepath.Join(dir, "artifacts")
+	cfg.Serving.CacheDir = filepath.Join(dir, "serving-cache")
+	cfg.Serving.LogDir = filepath.Join(dir, "prediction-wal")
+	cfg.Serving.Predictions = filepath.Join(dir, "predictions")
+	return cfg
 }

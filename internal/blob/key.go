@@ -94,3 +94,26 @@ func joinKey(dir, name string) string {
 	}
 	return dir + "/" + name
 }
+
+// ProxyScheme is the URI scheme of files kept behind Plinth's artifact proxy:
+// mlflow-artifacts:/X (or mlflow-artifacts://host:port/X) is key X of the artifact bucket.
+const ProxyScheme = "mlflow-artifacts:"
+
+// ProxiedKey maps an mlflow-artifacts URI to its bucket key; ok is false for any other
+// URI (files stored elsewhere, e.g. an experiment created with s3://…) or an unsafe key.
+func ProxiedKey(uri string) (key string, ok bool) {
+	rest, found := strings.CutPrefix(uri, ProxyScheme)
+	if !found {
+		return "", false
+	}
+	if strings.HasPrefix(rest, "//") { // mlflow-artifacts://host:port/path
+		rest = rest[2:]
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			rest = rest[i:]
+		} else {
+			rest = ""
+		}
+	}
+	key, err := CleanKey(strings.TrimLeft(rest, "/"))
+	return key, err == nil
+}

@@ -23,7 +23,7 @@ func TestVersion(t *testing.T) {
 
 func TestDBMigrate(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "sub", "plinth.db")
-	if code, out, errOut := run(t, "db", "migrate", "--db", db); code != 0 || !strings.Contains(out, "applied 3 migration") {
+	if code, out, errOut := run(t, "db", "migrate", "--db", db); code != 0 || !strings.Contains(out, "applied 4 migration") {
 		t.Fatalf("first migrate: %d %q %q", code, out, errOut)
 	}
 	if code, out, _ := run(t, "db", "migrate", "--db", db); code != 0 || !strings.Contains(out, "up to date") {

@@ -34,7 +34,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newDBCmd(), newVersionCmd(), newModelsCmd())
+	root.AddCommand(newServerCmd(), newDBCmd(), newVersionCmd(), newModelsCmd(), newEndpointsCmd(), newServeCmd())
 	return root
 }
 

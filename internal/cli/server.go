@@ -19,6 +19,18 @@ func configFlags(fs *pflag.FlagSet, configPath *string, cfg *app.Config) {
 	fs.StringVar(&cfg.Artifacts, "artifacts", def.Artifacts, "artifact store: a folder or s3://bucket/prefix (env PLINTH_ARTIFACTS)")
 }
 
+// listenFlags binds the address, S3 and log flags of the long-running commands.
+func listenFlags(fs *pflag.FlagSet, flagged *app.Config, port int) {
+	def := app.Defaults()
+	fs.StringVar(&flagged.Host, "host", def.Host, "address to listen on (env PLINTH_HOST)")
+	fs.IntVar(&flagged.Port, "port", port, "port to listen on; 0 picks a free one (env PLINTH_PORT)")
+	fs.StringVar(&flagged.S3.Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL, e.g. http://127.0.0.1:7070 (env PLINTH_S3_ENDPOINT)")
+	fs.StringVar(&flagged.S3.Region, "s3-region", "", "S3 region (env PLINTH_S3_REGION)")
+	fs.BoolVar(&flagged.S3.PathStyle, "s3-path-style", false, "path-style S3 addressing, needed by most self-hosted stores (env PLINTH_S3_PATH_STYLE)")
+	fs.StringVar(&flagged.Log.Level, "log-level", def.Log.Level, "debug, info, warn or error (env PLINTH_LOG_LEVEL)")
+	fs.StringVar(&flagged.Log.Format, "log-format", def.Log.Format, "text or json (env PLINTH_LOG_FORMAT)")
+}
+
 // loadConfig builds the config: defaults, then the file, then the environment, then flags set explicitly.
 func loadConfig(cmd *cobra.Command, configPath string, flagged app.Config) (app.Config, error) {
 	cfg := app.Defaults()
@@ -48,12 +60,14 @@ func loadConfig(cmd *cobra.Command, configPath string, flagged app.Config) (app.
 	set("s3-path-style", func() { cfg.S3.PathStyle = flagged.S3.PathStyle })
 	set("log-level", func() { cfg.Log.Level = flagged.Log.Level })
 	set("log-format", func() { cfg.Log.Format = flagged.Log.Format })
+	applyServingFlags(cmd, &cfg, flagged)
 	return cfg, cfg.Validate()
 }
 
 func newServerCmd() *cobra.Command {
 	var configPath string
 	var flagged app.Config
+	var noServing bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the tracking server (MLflow REST API, artifact proxy, /health, /metrics)",
@@ -64,6 +78,9 @@ func newServerCmd() *cobra.Command {
 			cfg, err := loadConfig(cmd, configPath, flagged)
 			if err != nil {
 				return err
+			}
+			if noServing {
+				cfg.Serving.Enabled = false
 			}
 			log, err := app.NewLogger(cfg, os.Stderr)
 			if err != nil {
@@ -78,15 +95,10 @@ func newServerCmd() *cobra.Command {
 			return srv.Run(ctx)
 		},
 	}
-	def := app.Defaults()
 	fs := cmd.Flags()
 	configFlags(fs, &configPath, &flagged)
-	fs.StringVar(&flagged.Host, "host", def.Host, "address to listen on (env PLINTH_HOST)")
-	fs.IntVar(&flagged.Port, "port", def.Port, "port to listen on; 0 picks a free one (env PLINTH_PORT)")
-	fs.StringVar(&flagged.S3.Endpoint, "s3-endpoint", "", "S3-compatible endpoint URL, e.g. http://127.0.0.1:7070 (env PLINTH_S3_ENDPOINT)")
-	fs.StringVar(&flagged.S3.Region, "s3-region", "", "S3 region (env PLINTH_S3_REGION)")
-	fs.BoolVar(&flagged.S3.PathStyle, "s3-path-style", false, "path-style S3 addressing, needed by most self-hosted stores (env PLINTH_S3_PATH_STYLE)")
-	fs.StringVar(&flagged.Log.Level, "log-level", def.Log.Level, "debug, info, warn or error (env PLINTH_LOG_LEVEL)")
-	fs.StringVar(&flagged.Log.Format, "log-format", def.Log.Format, "text or json (env PLINTH_LOG_FORMAT)")
+	listenFlags(fs, &flagged, app.Defaults().Port)
+	servingFlags(fs, &flagged)
+	fs.BoolVar(&noServing, "no-serving", false, "do not serve endpoints in this process (leave them to `plinth serve` replicas)")
 	return cmd
 }

@@ -185,9 +185,13 @@ func (s *ModelServer) infer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, b)
 }
 
-// predict runs the model; the "output" param (predict, predict_proba, margin) picks the
-// output, and an output_margin=true param (xgboost's own predict argument) means margin.
 func (s *ModelServer) predict(t *tabular.Table, params map[string]any) (*tabular.Table, error) {
+	return predictWith(s.model, t, params)
+}
+
+// predictWith runs model; the "output" param (predict, predict_proba, margin) picks the
+// output, and an output_margin=true param (xgboost's own predict argument) means margin.
+func predictWith(model *pyfunc.Model, t *tabular.Table, params map[string]any) (*tabular.Table, error) {
 	opt := pyfunc.Options{Output: pyfunc.Predict}
 	if v, ok := params["output"].(string); ok {
 		o, err := pyfunc.ParseOutput(v)
@@ -199,7 +203,7 @@ func (s *ModelServer) predict(t *tabular.Table, params map[string]any) (*tabular
 	if v, ok := params["output_margin"].(bool); ok && v {
 		opt.Output = pyfunc.Margin
 	}
-	out, err := s.model.Predict(t, opt)
+	out, err := model.Predict(t, opt)
 	if err != nil {
 		var ie *pyfunc.InputError
 		if errors.As(err, &ie) {
@@ -211,15 +215,7 @@ func (s *ModelServer) predict(t *tabular.Table, params map[string]any) (*tabular
 }
 
 func (s *ModelServer) read(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := httpx.ReadLimited(w, r, s.opt.MaxBody)
-	if err != nil {
-		if httpx.IsTooLarge(err) {
-			return nil, &protocol.Error{Status: http.StatusRequestEntityTooLarge, Code: protocol.CodeBadRequest,
-				Message: "request body is larger than the " + humanSize(s.opt.MaxBody) + " accepted; send fewer rows per request"}
-		}
-		return nil, protocol.BadRequest(err)
-	}
-	return body, nil
+	return readBody(w, r, s.opt.MaxBody)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

@@ -89,6 +89,7 @@ type Store interface {
 
 	LoggedModelStore
 	RegistryStore
+	EndpointStore
 
 	Close() error
 }

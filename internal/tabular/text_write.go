@@ -168,39 +168,52 @@ func (w *jsonlWriter) Write(t *Table) error {
 	}
 	rows := t.Rows()
 	for i := 0; i < rows; i++ {
-		w.line = append(w.line[:0], '{')
-		for j := range t.Columns {
-			if j > 0 {
-				w.line = append(w.line, ',')
-			}
-			w.line = append(w.line, w.keys[j]...)
-			c := &t.Columns[j]
-			if c.IsNull(i) {
-				w.line = append(w.line, "null"...)
-				continue
-			}
-			switch c.Type {
-			case Float64:
-				f := c.Floats[i]
-				if math.IsNaN(f) || math.IsInf(f, 0) {
-					w.line = append(w.line, "null"...)
-				} else {
-					w.line = appendFloat(w.line, f)
-				}
-			case Int64:
-				w.line = strconv.AppendInt(w.line, c.Ints[i], 10)
-			case Bool:
-				w.line = strconv.AppendBool(w.line, c.Bools[i])
-			case String:
-				w.line = appendJSONString(w.line, c.Strings[i])
-			}
-		}
-		w.line = append(w.line, '}', '\n')
+		w.line = append(appendRowJSON(w.line[:0], t, i, w.keys), '\n')
 		if _, err := w.w.Write(w.line); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// AppendRowJSON appends row i of t as one JSON object {"column": value, …}; missing
+// values and NaN/±Inf are null.
+func AppendRowJSON(dst []byte, t *Table, i int) []byte { return appendRowJSON(dst, t, i, nil) }
+
+// appendRowJSON is AppendRowJSON with each column's `"name":` prepared in keys (nil: built here).
+func appendRowJSON(dst []byte, t *Table, i int, keys [][]byte) []byte {
+	dst = append(dst, '{')
+	for j := range t.Columns {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		c := &t.Columns[j]
+		if keys != nil {
+			dst = append(dst, keys[j]...)
+		} else {
+			dst = append(appendJSONString(dst, c.Name), ':')
+		}
+		if c.IsNull(i) {
+			dst = append(dst, "null"...)
+			continue
+		}
+		switch c.Type {
+		case Float64:
+			f := c.Floats[i]
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				dst = append(dst, "null"...)
+			} else {
+				dst = appendFloat(dst, f)
+			}
+		case Int64:
+			dst = strconv.AppendInt(dst, c.Ints[i], 10)
+		case Bool:
+			dst = strconv.AppendBool(dst, c.Bools[i])
+		case String:
+			dst = appendJSONString(dst, c.Strings[i])
+		}
+	}
+	return append(dst, '}')
 }
 
 func (w *jsonlWriter) Close() error {

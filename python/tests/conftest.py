@@ -216,6 +216,7 @@ class Server:
     artifacts_dir: Path | None = None  # local artifact root (sqlite backend)
     s3: S3 | None = None
     process: Process | None = None
+    predictions: str = ""  # where plinth writes the prediction log (a folder, or s3://…)
     extra: dict = field(default_factory=dict)
 
     def stored_artifacts(self) -> dict[str, bytes]:
@@ -229,7 +230,7 @@ class Server:
         }
 
 
-def _server_argv(kind, port, db, artifacts):
+def _server_argv(kind, port, db, artifacts, tmp=None, predictions=None):
     if kind == "mlflow":
         return [
             sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
@@ -239,7 +240,11 @@ def _server_argv(kind, port, db, artifacts):
     binary = os.environ.get("PLINTH_BIN", str(REPO / "bin" / "plinth"))
     if not os.access(binary, os.X_OK):
         pytest.exit(f"plinth binary {binary} not found: run `make build` or set PLINTH_BIN", returncode=1)
-    return [binary, "server", "--host", "127.0.0.1", "--port", str(port), "--db", db, "--artifacts", artifacts]
+    return [binary, "server", "--host", "127.0.0.1", "--port", str(port), "--db", db, "--artifacts", artifacts,
+            # Online serving: its folders under the test's tmp, alias changes picked up fast,
+            # and the prediction log written out every second so tests can read it.
+            "--predictions", predictions, "--prediction-log-dir", str(tmp / "prediction-wal"),
+            "--model-cache", str(tmp / "model-cache"), "--refresh", "500ms", "--prediction-log-flush", "1s"]
 
 
 @pytest.fixture(scope="session")
@@ -257,6 +262,7 @@ def server(tmp_path_factory):
         artifacts_dir.mkdir()
         db = f"sqlite:///{tmp}/mlflow.db" if kind == "mlflow" else f"sqlite:{tmp}/plinth.db"
         artifacts = str(artifacts_dir)
+        predictions = str(tmp / "predictions")
     else:
         admin = os.environ.get("PLINTH_TEST_POSTGRES_DSN")
         if not admin:
@@ -272,6 +278,7 @@ def server(tmp_path_factory):
         if kind == "mlflow":
             db = "postgresql" + db[db.index(":") :]  # SQLAlchemy's scheme name
         artifacts = s3.uri
+        predictions = s3.uri + "-predictions"
         env.update(
             AWS_ACCESS_KEY_ID=s3.access_key,
             AWS_SECRET_ACCESS_KEY=s3.secret_key,
@@ -283,8 +290,8 @@ def server(tmp_path_factory):
         )
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = Process(kind, _server_argv(kind, port, db, artifacts), tmp / f"{kind}.log", env=env)
-    srv = Server(kind, backend, url, tmp, artifacts_dir, s3, proc)
+    proc = Process(kind, _server_argv(kind, port, db, artifacts, tmp, predictions), tmp / f"{kind}.log", env=env)
+    srv = Server(kind, backend, url, tmp, artifacts_dir, s3, proc, predictions)
     try:
         try:
             proc.wait_ready(lambda: requests.get(url + "/health", timeout=2).status_code == 200,

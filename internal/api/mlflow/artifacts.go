@@ -18,7 +18,7 @@ import (
 
 // proxyScheme is the URI scheme of artifacts stored behind this server:
 // mlflow-artifacts:/X (or mlflow-artifacts://host/X) is bucket key X.
-const proxyScheme = "mlflow-artifacts:"
+const proxyScheme = blob.ProxyScheme
 
 // maxParts is S3's limit on the parts of one multipart upload.
 const maxParts = 10000
@@ -55,22 +55,7 @@ func artifactKey(p string) (string, error) {
 
 // proxiedKey maps a run's mlflow-artifacts URI to its bucket key; ok is false
 // for artifacts stored elsewhere (an experiment created with s3://…).
-func proxiedKey(uri string) (string, bool) {
-	rest, ok := strings.CutPrefix(uri, proxyScheme)
-	if !ok {
-		return "", false
-	}
-	if strings.HasPrefix(rest, "//") { // mlflow-artifacts://host:port/path
-		rest = rest[2:]
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
-			rest = rest[i:]
-		} else {
-			rest = ""
-		}
-	}
-	key, err := blob.CleanKey(strings.TrimLeft(rest, "/"))
-	return key, err == nil
-}
+func proxiedKey(uri string) (string, bool) { return blob.ProxiedKey(uri) }
 
 func joinKey(dir, name string) string {
 	if dir == "" {

@@ -39,6 +39,10 @@ type Options struct {
 	// outer httpx.Metrics already measures this handler (one registry can hold
 	// the collectors only once).
 	Metrics prometheus.Registerer
+	// EndpointState reports the live state of an endpoint that this process
+	// serves; ok is false when it does not serve it (yet). nil means this
+	// process serves no endpoints, and answers carry no "state".
+	EndpointState func(name string) (core.EndpointState, bool)
 }
 
 type server struct {
@@ -77,6 +81,7 @@ type route struct {
 func (s *server) routes(mux *http.ServeMux) {
 	const m = Prefix + "/models/{name}"
 	const mv = m + "/versions/{version}"
+	const ep = Prefix + "/endpoints"
 	routes := []route{
 		{"GET", Prefix + "/models", s.listModels},
 		{"GET", m, s.getModel},
@@ -88,6 +93,11 @@ func (s *server) routes(mux *http.ServeMux) {
 		{"PUT", m + "/approval-policy", s.setPolicy},
 		{"PUT", m + "/aliases/{alias}", s.setAlias},
 		{"DELETE", m + "/aliases/{alias}", s.deleteAlias},
+		{"GET", ep, s.listEndpoints},
+		{"POST", ep, s.createEndpoint},
+		{"GET", ep + "/{name}", s.getEndpoint},
+		{"PATCH", ep + "/{name}", s.updateEndpoint},
+		{"DELETE", ep + "/{name}", s.deleteEndpoint},
 	}
 	// Each method pattern, then per path a JSON 405 for the other methods (a
 	// pattern with a method is more specific, so it wins).
