@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigLayers(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(t.TempDir(), "plinth.yaml")
-	err := os.WriteFile(file, []byte("port: 6000\ndb: postgres://u@h/db\ns3:\n  endpoint: http://s3\n  path_style: true\nlog:\n  format: json\n"), 0o600)
+	err := os.WriteFile(file, []byte("port: 6000\ndb: postgres://u@h/db\ns3:\n  endpoint: http://s3\n  path_style: true\nlog:\n  format: json\n"+
+		"serving:\n  refresh: 500ms\n  predictions: s3://logs/p\n  log_sync: true\n"), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +20,7 @@ func TestConfigLayers(t *testing.T) {
 	if err := c.LoadFile(file); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"PLINTH_PORT": "7000", "PLINTH_ARTIFACTS": "s3://b/p"}
+	env := map[string]string{"PLINTH_PORT": "7000", "PLINTH_ARTIFACTS": "s3://b/p", "PLINTH_PREDICTION_LOG_DIR": "/wal"}
 	if err := c.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
 		t.Fatal(err)
 	}
@@ -29,6 +31,10 @@ func TestConfigLayers(t *testing.T) {
 	if c.Port != 7000 || c.DB != "postgres://u@h/db" || c.Artifacts != "s3://b/p" || !c.S3.PathStyle ||
 		c.S3.Endpoint != "http://s3" || c.Log.Format != "json" || c.Host != "127.0.0.1" {
 		t.Fatalf("config = %+v", c)
+	}
+	if sv := c.Serving; !sv.Enabled || sv.Refresh.String() != "500ms" || sv.Predictions != "s3://logs/p" || !sv.LogSync ||
+		sv.LogDir != "/wal" || sv.CacheDir != Defaults().Serving.CacheDir {
+		t.Fatalf("serving config = %+v", sv)
 	}
 }
 
@@ -63,6 +69,10 @@ func TestConfigErrors(t *testing.T) {
 		"level":     func(c *Config) { c.Log.Level = "loud" },
 		"format":    func(c *Config) { c.Log.Format = "xml" },
 		"body":      func(c *Config) { c.MaxRequestBytes = 0 },
+		"refresh":   func(c *Config) { c.Serving.Refresh = time.Millisecond },
+		"timeout":   func(c *Config) { c.Serving.RequestTimeout = 0 },
+		"log dir":   func(c *Config) { c.Serving.LogDir = "" },
+		"buffer":    func(c *Config) { c.Serving.LogBufferBytes = -1 },
 	} {
 		c := Defaults()
 		mutate(&c)

@@ -196,6 +196,24 @@ func TestEndpointBodyLimit(t *testing.T) {
 	}
 }
 
+func TestEndpointRequestTimeout(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOptions{timeout: time.Nanosecond, noLog: true})
+	v := e.register(t, "clf", "xgb-classifier")
+	e.create(t, core.Endpoint{Name: "slow", ModelURI: fmt.Sprintf("models:/clf/%d", v)})
+	e.start(t)
+	rows := strings.Repeat("[1,2,3,4],", 5000)
+	big := `{"dataframe_split":{"columns":["a","b","c","d"],"data":[` + rows + `[1,2,3,4]]}}`
+	res, body := e.do(t, "POST", "/endpoints/slow/invocations", "application/json", big)
+	if res.StatusCode != 503 || !strings.Contains(body, "request timeout") {
+		t.Fatalf("%d %s, want 503 naming the timeout", res.StatusCode, body)
+	}
+	// Small requests are answered inline, well within any timeout.
+	if res, body := e.do(t, "POST", "/endpoints/slow/invocations", "application/json", `{"dataframe_split":{"columns":["a","b","c","d"],"data":[[1,2,3,4]]}}`); res.StatusCode != 200 {
+		t.Fatalf("small request: %d %s", res.StatusCode, body)
+	}
+}
+
 func TestEndpointOpenInferenceProtocol(t *testing.T) {
 	t.Parallel()
 	e := setup(t, envOptions{})

@@ -265,11 +265,13 @@ func (m *Manager) predict(ctx context.Context, v *version, t *tabular.Table, par
 	}()
 	select {
 	case res := <-done:
-		return res.out, res.err
+		if ctx.Err() == nil { // a result that came after the deadline is still too late
+			return res.out, res.err
+		}
 	case <-ctx.Done():
-		return nil, &protocol.Error{Status: http.StatusServiceUnavailable, Code: "TEMPORARILY_UNAVAILABLE",
-			Message: "the prediction took longer than the " + m.opt.RequestTimeout.String() + " request timeout; send fewer rows per request"}
 	}
+	return nil, &protocol.Error{Status: http.StatusServiceUnavailable, Code: "TEMPORARILY_UNAVAILABLE",
+		Message: "the prediction took longer than the " + m.opt.RequestTimeout.String() + " request timeout; send fewer rows per request"}
 }
 
 // finish counts the request, writes it to the prediction log (before the response is

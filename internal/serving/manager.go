@@ -88,10 +88,7 @@ func NewManager(src Source, loader *Loader, opt ManagerOptions) *Manager {
 		endpoints: map[string]*endpoint{},
 		done:      make(chan struct{}),
 	}
-	if opt.Log != nil {
-		m.met.watchLog(opt.Log)
-	}
-	return m
+	return m // the log's backlog and drops are exported by predlog itself (plinth_predlog_*)
 }
 
 // Start loads the endpoints, then re-reads them every Refresh until Stop. It returns at

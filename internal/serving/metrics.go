@@ -15,7 +15,6 @@ type metrics struct {
 	swaps    *prometheus.CounterVec   // endpoint, role, result
 	shadowed *prometheus.CounterVec   // endpoint, result: ok, error, skipped
 	logged   *prometheus.CounterVec   // endpoint, result: written, sampled_out, dropped
-	reg      prometheus.Registerer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,22 +39,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		logged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "plinth_serving_logged_requests_total", Help: "Prediction log decisions per request: written, sampled_out, or dropped (log buffer full).",
 		}, []string{"endpoint", "result"}),
-		reg: reg,
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.latency, m.rows, m.swaps, m.shadowed, m.logged)
 	}
 	return m
-}
-
-// watchLog exports the prediction log's backlog as a gauge read at scrape time.
-func (m *metrics) watchLog(l PredictionLog) {
-	if m.reg == nil {
-		return
-	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "plinth_serving_log_backlog_bytes", Help: "Prediction log bytes written locally and not yet in the log store.",
-	}, func() float64 { return float64(l.Status().BacklogBytes) }))
 }
 
 // versionMetrics are the series of one loaded version, resolved once at load so that

@@ -39,6 +39,7 @@ type envOptions struct {
 	noLog   bool
 	maxBody int64
 	buffer  int64
+	timeout time.Duration
 }
 
 func setup(t *testing.T, o envOptions) *env {
@@ -59,7 +60,7 @@ func setup(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e := &env{st: st, artifacts: art, preds: preds, reg: prometheus.NewRegistry()}
-	opt := ManagerOptions{Refresh: 50 * time.Millisecond, MaxBody: o.maxBody, Metrics: e.reg, Version: "test"}
+	opt := ManagerOptions{Refresh: 50 * time.Millisecond, MaxBody: o.maxBody, RequestTimeout: o.timeout, Metrics: e.reg, Version: "test"}
 	if !o.noLog {
 		e.log, err = predlog.Open(predlog.Options{Dir: filepath.Join(dir, "wal"), Bucket: preds, Prefix: ".",
 			MaxBufferBytes: o.buffer, FlushInterval: time.Hour})
