@@ -150,26 +150,33 @@ func endpointsCreateCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			raw, err := c.do(cmd.Context(), "POST", endpointPath(""), req)
-			if err != nil {
-				return endpointError(err)
-			}
-			w := cmd.OutOrStdout()
-			if f.json {
-				return printJSON(w, raw)
-			}
-			var ep v1.Endpoint
-			if err := c.decode(raw, &ep); err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "Created endpoint %q: %s.\n", ep.Name, routing(ep))
-			fmt.Fprintf(w, "Callers send requests to POST %s%s\n", c.where(), ep.InvocationsPath)
-			return nil
+			return sendEndpoint(cmd, f, c, "POST", endpointPath(""), req, "Created")
 		},
 	}
 	ef.register(cmd, false)
 	_ = cmd.MarkFlagRequired("model-uri")
 	return cmd
+}
+
+// sendEndpoint sends a create or update and prints the endpoint it answers (as JSON with --json).
+func sendEndpoint(cmd *cobra.Command, f *clientFlags, c *client, method, path string, req any, done string) error {
+	raw, err := c.do(cmd.Context(), method, path, req)
+	if err != nil {
+		return endpointError(err)
+	}
+	w := cmd.OutOrStdout()
+	if f.json {
+		return printJSON(w, raw)
+	}
+	var ep v1.Endpoint
+	if err := c.decode(raw, &ep); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s endpoint %q: %s.\n", done, ep.Name, routing(ep))
+	if method == "POST" { // a new endpoint: say where to call it
+		fmt.Fprintf(w, "Callers send requests to POST %s%s\n", c.where(), ep.InvocationsPath)
+	}
+	return nil
 }
 
 func endpointsUpdateCmd(f *clientFlags) *cobra.Command {
@@ -218,20 +225,7 @@ func endpointsUpdateCmd(f *clientFlags) *cobra.Command {
 			if fs.Changed("description") {
 				req.Description = &ef.description
 			}
-			raw, err := c.do(cmd.Context(), "PATCH", endpointPath(name), req)
-			if err != nil {
-				return endpointError(err)
-			}
-			w := cmd.OutOrStdout()
-			if f.json {
-				return printJSON(w, raw)
-			}
-			var ep v1.Endpoint
-			if err := c.decode(raw, &ep); err != nil {
-				return err
-			}
-			fmt.Fprintf(w, "Updated endpoint %q: %s.\n", ep.Name, routing(ep))
-			return nil
+			return sendEndpoint(cmd, f, c, "PATCH", endpointPath(name), req, "Updated")
 		},
 	}
 	ef.register(cmd, true)

@@ -1,10 +1,6 @@
 package cli
 
 import (
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -69,17 +65,7 @@ as many as you need behind a load balancer, each with its own --prediction-log-d
 				cfg.Port = replicaPort // the server keeps 5000
 			}
 			cfg.Serving.Enabled = true
-			log, err := app.NewLogger(cfg, os.Stderr)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			srv, err := app.NewReplica(ctx, cfg, log)
-			if err != nil {
-				return err
-			}
-			return srv.Run(ctx)
+			return runUntilSignal(cmd, cfg, app.NewReplica)
 		},
 	}
 	fs := cmd.Flags()

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -64,6 +66,21 @@ func loadConfig(cmd *cobra.Command, configPath string, flagged app.Config) (app.
 	return cfg, cfg.Validate()
 }
 
+// runUntilSignal builds a server (or replica) from cfg and runs it until SIGINT or SIGTERM.
+func runUntilSignal(cmd *cobra.Command, cfg app.Config, build func(context.Context, app.Config, *slog.Logger) (*app.Server, error)) error {
+	log, err := app.NewLogger(cfg, os.Stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := build(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
 func newServerCmd() *cobra.Command {
 	var configPath string
 	var flagged app.Config
@@ -82,17 +99,7 @@ func newServerCmd() *cobra.Command {
 			if noServing {
 				cfg.Serving.Enabled = false
 			}
-			log, err := app.NewLogger(cfg, os.Stderr)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			srv, err := app.NewServer(ctx, cfg, log)
-			if err != nil {
-				return err
-			}
-			return srv.Run(ctx)
+			return runUntilSignal(cmd, cfg, app.NewServer)
 		},
 	}
 	fs := cmd.Flags()

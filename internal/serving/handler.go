@@ -132,22 +132,7 @@ func (m *Manager) invocations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.attribute(w)
-	kind, err := protocol.CheckContentType(r.Header.Get("Content-Type"))
-	if err != nil {
-		fail(c, nil, err)
-		return
-	}
-	body, err := readBody(w, r, m.opt.MaxBody)
-	if err != nil {
-		fail(c, nil, err)
-		return
-	}
-	var req *protocol.Request
-	if kind == protocol.KindCSV {
-		req, err = protocol.DecodeCSV(body)
-	} else {
-		req, err = protocol.DecodeJSON(body)
-	}
+	req, err := decodeInvocation(w, r, m.opt.MaxBody)
 	if err != nil {
 		fail(c, nil, err)
 		return

@@ -113,22 +113,7 @@ func (s *ModelServer) invocations(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		w.Write(body)
 	}
-	kind, err := protocol.CheckContentType(r.Header.Get("Content-Type"))
-	if err != nil {
-		fail(err)
-		return
-	}
-	body, err := s.read(w, r)
-	if err != nil {
-		fail(err)
-		return
-	}
-	var req *protocol.Request
-	if kind == protocol.KindCSV {
-		req, err = protocol.DecodeCSV(body)
-	} else {
-		req, err = protocol.DecodeJSON(body)
-	}
+	req, err := decodeInvocation(w, r, s.opt.MaxBody)
 	if err != nil {
 		fail(err)
 		return
@@ -153,7 +138,7 @@ func (s *ModelServer) infer(w http.ResponseWriter, r *http.Request) {
 		status, body := protocol.InferErrorBody(err)
 		writeJSON(w, status, body)
 	}
-	body, err := s.read(w, r)
+	body, err := readBody(w, r, s.opt.MaxBody)
 	if err != nil {
 		fail(err)
 		return
@@ -214,8 +199,21 @@ func predictWith(model *pyfunc.Model, t *tabular.Table, params map[string]any) (
 	return out, nil
 }
 
-func (s *ModelServer) read(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	return readBody(w, r, s.opt.MaxBody)
+// decodeInvocation reads an MLflow scoring request: JSON or CSV by content type (415 for
+// others), at most max bytes (413).
+func decodeInvocation(w http.ResponseWriter, r *http.Request, max int64) (*protocol.Request, error) {
+	kind, err := protocol.CheckContentType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r, max)
+	if err != nil {
+		return nil, err
+	}
+	if kind == protocol.KindCSV {
+		return protocol.DecodeCSV(body)
+	}
+	return protocol.DecodeJSON(body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
