@@ -81,6 +81,18 @@ func (t *target) fail(ver string, err error) {
 	t.loadErr, t.errVer, t.errAt = err.Error(), ver, time.Now()
 }
 
+// lastErrorChanged records err like fail and reports whether it differs from the last
+// one, so a condition re-checked every refresh is logged once.
+func (t *target) lastErrorChanged(ver string, err error) bool {
+	t.mu.Lock()
+	changed := t.loadErr != err.Error() || t.errVer != ver
+	t.mu.Unlock()
+	if changed {
+		t.fail(ver, err)
+	}
+	return changed
+}
+
 func (t *target) state(role string) core.TargetState {
 	t.mu.Lock()
 	s := core.TargetState{Role: role, ModelURI: t.uri, LastError: t.loadErr, LastErrorVersion: t.errVer, LastErrorAt: t.errAt}

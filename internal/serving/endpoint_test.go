@@ -439,8 +439,8 @@ func TestFailedCheckKeepsServedVersion(t *testing.T) {
 
 	// An endpoint whose model does not exist answers 503 with the reason.
 	e.waitFor(t, "resolve failure", func() bool {
-		s, _ := e.m.State("missing")
-		return s.Targets[0].LastError != ""
+		s, ok := e.m.State("missing")
+		return ok && s.Targets[0].LastError != ""
 	})
 	res, body = e.do(t, "POST", "/endpoints/missing/invocations", "application/json", oneRow(c, 0))
 	if res.StatusCode != 503 || !strings.Contains(body, "nothing") {
@@ -451,6 +451,38 @@ func TestFailedCheckKeepsServedVersion(t *testing.T) {
 	}
 	if res, _ := e.do(t, "GET", "/v2/health/ready", "", ""); res.StatusCode != 503 {
 		t.Fatalf("server ready with an endpoint that cannot load: %d", res.StatusCode)
+	}
+}
+
+// For a model that requires approval, only approved versions answer traffic, whether an
+// alias or a pin names them; a shadow may run a version under review.
+func TestApprovalGatesServing(t *testing.T) {
+	t.Parallel()
+	e := setup(t, envOptions{noLog: true})
+	ctx := t.Context()
+	v1 := e.register(t, "gated", "xgb-classifier")
+	v2 := e.register(t, "gated", "xgb-booster")
+	if _, err := e.st.SetApprovalPolicy(ctx, "gated", true, []string{"champion"}); err != nil {
+		t.Fatal(err)
+	}
+	e.create(t, core.Endpoint{Name: "gated", ModelURI: fmt.Sprintf("models:/gated/%d", v1),
+		Secondary: &core.EndpointTarget{ModelURI: fmt.Sprintf("models:/gated/%d", v2), Mode: core.ModeShadow}})
+	e.m.Start(ctx)
+	e.waitFor(t, "approval refusal", func() bool {
+		s, ok := e.m.State("gated")
+		return ok && strings.Contains(s.Targets[0].LastError, "requires approval")
+	})
+	e.waitFor(t, "shadow loaded without approval", func() bool { return e.serving("gated", core.RoleShadow) == "2" })
+	c := loadGolden(t, "xgb-classifier")
+	if res, body := e.do(t, "POST", "/endpoints/gated/invocations", "application/json", oneRow(c, 0)); res.StatusCode != 503 || !strings.Contains(body, "approve") {
+		t.Fatalf("unapproved version answered: %d %s", res.StatusCode, body)
+	}
+	if _, err := e.st.SetApproval(ctx, "gated", v1, core.ApprovalApproved, "reviewer", "ok"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor(t, "approved version served", func() bool { return e.serving("gated", core.RolePrimary) == "1" })
+	if res, _ := e.do(t, "POST", "/endpoints/gated/invocations", "application/json", oneRow(c, 0)); res.StatusCode != 200 {
+		t.Fatalf("approved version: %d", res.StatusCode)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 // Registry is what serving reads of the model registry.
 type Registry interface {
+	GetRegisteredModel(ctx context.Context, name string) (core.RegisteredModel, error)
 	GetModelVersion(ctx context.Context, name string, version int64) (core.ModelVersion, error)
 	GetModelVersionByAlias(ctx context.Context, name, alias string) (core.ModelVersion, error)
 }
@@ -54,6 +55,20 @@ func (l *Loader) Resolve(ctx context.Context, ref core.ModelRef) (core.ModelVers
 		return l.reg.GetModelVersionByAlias(ctx, ref.Name, ref.Alias)
 	}
 	return l.reg.GetModelVersion(ctx, ref.Name, ref.Version)
+}
+
+// CheckApproval refuses, for a model that requires approval, a version that is not
+// approved: approvals gate what answers traffic, whichever alias or pin names it.
+func (l *Loader) CheckApproval(ctx context.Context, mv core.ModelVersion) error {
+	rm, err := l.reg.GetRegisteredModel(ctx, mv.Name)
+	if err != nil {
+		return err
+	}
+	if rm.RequiresApproval && mv.Approval != core.ApprovalApproved {
+		return fmt.Errorf("version %d of %s is %s: the model requires approval before a version answers traffic (plinth models approve %s %d)",
+			mv.Version, mv.Name, mv.Approval, mv.Name, mv.Version)
+	}
+	return nil
 }
 
 // Load returns the model stored at mv's location, loading it on first use.

@@ -185,8 +185,7 @@ func (m *Manager) refreshTarget(ctx context.Context, e *endpoint, t *target, rol
 	t.mu.Unlock()
 	mv, err := m.loader.Resolve(ctx, ref)
 	if err != nil {
-		if ctx.Err() == nil {
-			t.fail("", err)
+		if ctx.Err() == nil && t.lastErrorChanged("", err) { // logged once, not every refresh
 			m.log.Warn("serving: cannot resolve model", "endpoint", e.name, "role", role, "model_uri", uri, "err", err)
 		}
 		return
@@ -199,6 +198,14 @@ func (m *Manager) refreshTarget(ctx context.Context, e *endpoint, t *target, rol
 		return
 	}
 	ver := itoa(mv.Version)
+	if role != core.RoleShadow { // a shadow answers no one: it may run a version under review
+		if err := m.loader.CheckApproval(ctx, mv); err != nil {
+			if ctx.Err() == nil && t.lastErrorChanged(ver, err) {
+				m.log.Warn("serving: version not approved", "endpoint", e.name, "role", role, "model", mv.Name, "version", ver)
+			}
+			return // re-checked every refresh, so an approval takes effect at once
+		}
+	}
 	model, err := m.loader.Load(ctx, mv)
 	if err == nil {
 		var served *pyfunc.Model
