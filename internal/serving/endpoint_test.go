@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/plinth-ml/plinth/internal/core"
+	"github.com/plinth-ml/plinth/internal/predlog"
 	"github.com/plinth-ml/plinth/internal/runtime/pyfunc"
 	"github.com/plinth-ml/plinth/internal/serving/protocol"
 )
@@ -579,8 +580,33 @@ func TestPredictionLogRecords(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		e.do(t, "POST", "/endpoints/quiet/invocations", "application/json", body)
 	}
+	// A large request's input text is made on another core while the model predicts.
+	var big []string
+	for i := 0; i < 3*concurrentLogRows; i++ {
+		big = append(big, fmt.Sprintf("[%d.25,%d,%d,%d]", i, i+1, i+2, i+3))
+	}
+	if res, out := e.do(t, "POST", "/endpoints/logged/invocations", "application/json",
+		`{"dataframe_split":{"columns":["a","b","c","d"],"data":[`+strings.Join(big, ",")+`]}}`, "X-Request-Id", "r-big"); res.StatusCode != 200 {
+		t.Fatal(out)
+	}
 
-	recs := e.logged(t)
+	all := e.logged(t)
+	var recs []predlog.Record
+	bigRows := map[int32]bool{}
+	for _, r := range all {
+		if r.RequestID != "r-big" {
+			recs = append(recs, r)
+			continue
+		}
+		want := fmt.Sprintf(`{"a":%d.25,"b":%d,"c":%d,"d":%d}`, r.Row, r.Row+1, r.Row+2, r.Row+3)
+		if r.Inputs != want || r.SubjectID != fmt.Sprintf("%d.25", r.Row) || !strings.HasPrefix(r.Outputs, `{"prediction":`) || bigRows[r.Row] {
+			t.Fatalf("large request row %d: inputs %s subject %q outputs %s", r.Row, r.Inputs, r.SubjectID, r.Outputs)
+		}
+		bigRows[r.Row] = true
+	}
+	if len(bigRows) != 3*concurrentLogRows {
+		t.Fatalf("large request: %d rows logged, want %d", len(bigRows), 3*concurrentLogRows)
+	}
 	byKey := map[string]int{}
 	for _, r := range recs {
 		byKey[fmt.Sprintf("%s/%d", r.RequestID, r.Row)]++

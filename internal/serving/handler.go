@@ -66,6 +66,7 @@ type call struct {
 	id      string // request id
 	inferID string
 	start   time.Time
+	inputs  *inputText // the log's text of a large request's inputs, made while it predicts
 }
 
 // begin finds the endpoint and the target that answers (the version path pins one).
@@ -137,6 +138,7 @@ func (m *Manager) invocations(w http.ResponseWriter, r *http.Request) {
 		fail(c, nil, err)
 		return
 	}
+	c.inputs = m.startInputText(c, req.Table)
 	out, err := m.predict(r.Context(), c.v, req.Table, req.Params)
 	if err != nil {
 		fail(c, req.Table, err)
@@ -186,6 +188,7 @@ func (m *Manager) infer(w http.ResponseWriter, r *http.Request) {
 	for k, v := range req.Parameters {
 		params[k] = v
 	}
+	c.inputs = m.startInputText(c, t)
 	out, err := m.predict(r.Context(), c.v, t, params)
 	if err != nil {
 		fail(c, t, err)
@@ -337,22 +340,38 @@ func (m *Manager) logCall(c *call, role string, v *version, status int, latency 
 	if c.def.SubjectField != "" && in != nil {
 		subject = in.Column(c.def.SubjectField)
 	}
+	inputs := c.inputs
+	if inputs == nil {
+		inputs = encodeInputs(in)
+	} else {
+		<-inputs.done
+	}
+	// Each text is turned into one string that the records slice: one allocation per
+	// request and side instead of one per row.
+	inText := string(inputs.buf)
+	var outBuf []byte
+	outEnds := make([]int, rows)
+	for i := range outEnds {
+		if out != nil && i < out.Rows() {
+			outBuf = tabular.AppendRowJSON(outBuf, out, i)
+		}
+		outEnds[i] = len(outBuf)
+	}
+	outText := string(outBuf)
 	recs := make([]predlog.Record, rows)
-	var buf []byte
+	inStart, outStart := 0, 0
 	for i := range recs {
 		rec := base
 		rec.Row = int32(i)
-		if in != nil && i < in.Rows() {
-			buf = tabular.AppendRowJSON(buf[:0], in, i)
-			rec.Inputs = string(buf)
+		if i < len(inputs.ends) {
+			rec.Inputs = inText[inStart:inputs.ends[i]]
+			inStart = inputs.ends[i]
 			if subject != nil && !subject.IsNull(i) {
 				rec.SubjectID = cellString(subject, i)
 			}
 		}
-		if out != nil && i < out.Rows() {
-			buf = tabular.AppendRowJSON(buf[:0], out, i)
-			rec.Outputs = string(buf)
-		}
+		rec.Outputs = outText[outStart:outEnds[i]]
+		outStart = outEnds[i]
 		recs[i] = rec
 	}
 	if err := m.opt.Log.Append(recs); err != nil {
@@ -360,6 +379,47 @@ func (m *Manager) logCall(c *call, role string, v *version, status int, latency 
 		return
 	}
 	m.met.logged.WithLabelValues(c.e.name, "written").Inc()
+}
+
+// inputText is the prediction log's JSON text of a request's input rows: buf holds the
+// rows one after another, row i ending at ends[i].
+type inputText struct {
+	done chan struct{} // closed when buf and ends are complete
+	buf  []byte
+	ends []int
+}
+
+// concurrentLogRows is the request size from which input rows are written as log text on
+// another core while the model predicts, instead of after it.
+const concurrentLogRows = 64
+
+// startInputText begins the log text of a large, sampled request's inputs; nil means the
+// text is made when the request is logged (small requests, or nothing to log).
+func (m *Manager) startInputText(c *call, in *tabular.Table) *inputText {
+	if m.opt.Log == nil || in.Rows() < concurrentLogRows || !sampled(c.id, c.def.LogSampleRate) {
+		return nil
+	}
+	it := &inputText{done: make(chan struct{})}
+	go func() {
+		defer close(it.done)
+		enc := encodeInputs(in)
+		it.buf, it.ends = enc.buf, enc.ends
+	}()
+	return it
+}
+
+// encodeInputs writes every row of in as a JSON object (nil in: no rows).
+func encodeInputs(in *tabular.Table) *inputText {
+	if in == nil {
+		return &inputText{}
+	}
+	n := in.Rows()
+	it := &inputText{ends: make([]int, n), buf: make([]byte, 0, n*(len(in.Columns)*24+2))}
+	for i := range it.ends {
+		it.buf = tabular.AppendRowJSON(it.buf, in, i)
+		it.ends[i] = len(it.buf)
+	}
+	return it
 }
 
 func errorMessage(err error) string {

@@ -168,7 +168,7 @@ func (w *jsonlWriter) Write(t *Table) error {
 	}
 	rows := t.Rows()
 	for i := 0; i < rows; i++ {
-		w.line = append(appendRowJSON(w.line[:0], t, i, w.keys), '\n')
+		w.line = append(appendRowJSON(w.line[:0], t, i, w.keys, true), '\n')
 		if _, err := w.w.Write(w.line); err != nil {
 			return err
 		}
@@ -177,11 +177,14 @@ func (w *jsonlWriter) Write(t *Table) error {
 }
 
 // AppendRowJSON appends row i of t as one JSON object {"column": value, …}; missing
-// values and NaN/±Inf are null.
-func AppendRowJSON(dst []byte, t *Table, i int) []byte { return appendRowJSON(dst, t, i, nil) }
+// values and NaN/±Inf are null. Doubles are written in Go's shortest form (2, 0.5,
+// 1e+21), in one pass: this is for logs, where speed matters more than keeping ".0"
+// for pandas' type inference (the JSON Lines writer keeps it).
+func AppendRowJSON(dst []byte, t *Table, i int) []byte { return appendRowJSON(dst, t, i, nil, false) }
 
-// appendRowJSON is AppendRowJSON with each column's `"name":` prepared in keys (nil: built here).
-func appendRowJSON(dst []byte, t *Table, i int, keys [][]byte) []byte {
+// appendRowJSON is AppendRowJSON with each column's `"name":` prepared in keys (nil: built
+// here); pyFloats writes doubles as Python's repr does (appendFloat).
+func appendRowJSON(dst []byte, t *Table, i int, keys [][]byte, pyFloats bool) []byte {
 	dst = append(dst, '{')
 	for j := range t.Columns {
 		if j > 0 {
@@ -200,10 +203,13 @@ func appendRowJSON(dst []byte, t *Table, i int, keys [][]byte) []byte {
 		switch c.Type {
 		case Float64:
 			f := c.Floats[i]
-			if math.IsNaN(f) || math.IsInf(f, 0) {
+			switch {
+			case math.IsNaN(f) || math.IsInf(f, 0):
 				dst = append(dst, "null"...)
-			} else {
+			case pyFloats:
 				dst = appendFloat(dst, f)
+			default:
+				dst = strconv.AppendFloat(dst, f, 'g', -1, 64)
 			}
 		case Int64:
 			dst = strconv.AppendInt(dst, c.Ints[i], 10)
