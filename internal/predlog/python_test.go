@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/plinth-ml/plinth/internal/core"
+	"github.com/plinth-ml/plinth/internal/testutil/pyenv"
 )
 
 // TestReadWithPandas checks that pandas and pyarrow read the whole log folder as one
@@ -18,16 +19,7 @@ import (
 // PLINTH_MLFLOW_PYTHON, else the repository's .venv, and is skipped when neither
 // exists. DuckDB is checked too when that Python has it.
 func TestReadWithPandas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Python")
-	}
-	py := os.Getenv("PLINTH_MLFLOW_PYTHON")
-	if py == "" {
-		py = "../../.venv/bin/python"
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Skipf("no Python with pyarrow and pandas at %s", py)
-	}
+	py := pyenv.Python(t)
 	t.Parallel()
 	e := newEnv(t)
 	l := e.open(t, func(o *Options) { o.SegmentBytes = 1 << 10 })                         // several objects per partition

@@ -5,22 +5,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/plinth-ml/plinth/internal/testutil/pyenv"
 )
 
 // TestReadBackWithPython checks that pyarrow and pandas read our Parquet, CSV and JSON
 // Lines output as we meant it. It runs the Python in PLINTH_MLFLOW_PYTHON (as `make
 // test` sets it), else the repository's .venv, and is skipped when neither exists.
 func TestReadBackWithPython(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Python")
-	}
-	py := os.Getenv("PLINTH_MLFLOW_PYTHON")
-	if py == "" {
-		py = "../../.venv/bin/python"
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Skipf("no Python with pyarrow and pandas at %s", py)
-	}
+	py := pyenv.Python(t)
 	t.Parallel()
 	want := sampleTable(1000)
 	dir := t.TempDir()

@@ -5,22 +5,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/plinth-ml/plinth/internal/testutil/pyenv"
 )
 
 // TestMLflowClient drives the server with the real mlflow Python client when
 // one is available: PLINTH_MLFLOW_PYTHON, else the project's .venv (which
 // `make test` creates). The Python suite in python/ covers the client in depth.
 func TestMLflowClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the Python client")
-	}
-	py := os.Getenv("PLINTH_MLFLOW_PYTHON")
-	if py == "" {
-		py = "../../../.venv/bin/python"
-	}
-	if _, err := os.Stat(py); err != nil {
-		t.Skipf("no Python with mlflow at %s", py)
-	}
+	py := pyenv.Python(t)
 	t.Parallel()
 	e := setup(t)
 	cmd := exec.CommandContext(t.Context(), py, "testdata/client_probe.py", e.srv.URL, t.TempDir())
