@@ -305,13 +305,14 @@ func (m *Manager) sendShadow(c *call, sh *target, in *tabular.Table, params map[
 			result = "error"
 		}
 		latency := time.Since(start)
+		m.logCall(c, core.RoleShadow, v, status, latency, in, out, err)
+		// Counted once logged, so a shadow request that shows in the state is in the log.
 		sh.requests.Add(1)
 		if err != nil {
 			sh.errors.Add(1)
 		}
 		v.metrics.observe(core.RoleShadow, status, latency.Seconds())
 		m.met.shadowed.WithLabelValues(c.e.name, result).Inc()
-		m.logCall(c, core.RoleShadow, v, status, latency, in, out, err)
 	}()
 }
 
