@@ -76,7 +76,12 @@ func (m *Model) planNamed(t *tabular.Table, specs []mlmodel.ColSpec, feats []run
 	var absent []string
 	bySpec := make([]source, len(specs))
 	for i, sp := range specs {
-		c := t.Column(sp.Name)
+		var c *tabular.Column
+		if i < len(t.Columns) && t.Columns[i].Name == sp.Name {
+			c = &t.Columns[i] // callers usually send the signature's order: no search
+		} else {
+			c = t.Column(sp.Name)
+		}
 		if c == nil && sp.Required {
 			absent = append(absent, sp.Name)
 		}
@@ -88,6 +93,9 @@ func (m *Model) planNamed(t *tabular.Table, specs []mlmodel.ColSpec, feats []run
 	// The signature's columns in its order are what the library receives; they meet the
 	// model's features by name when the model has names for all of them.
 	if names := featureNames(feats); names != nil {
+		if sameNames(names, specs) {
+			return bySpec, nil
+		}
 		index := make(map[string]int, len(specs))
 		for i, sp := range specs {
 			index[sp.Name] = i
@@ -110,6 +118,19 @@ func (m *Model) planNamed(t *tabular.Table, specs []mlmodel.ColSpec, feats []run
 		return nil, fmt.Errorf("the model's signature has %d input columns but the model takes %d features", len(specs), len(feats))
 	}
 	return bySpec, nil
+}
+
+// sameNames reports whether the signature lists exactly the features, in their order.
+func sameNames(names []string, specs []mlmodel.ColSpec) bool {
+	if len(names) != len(specs) {
+		return false
+	}
+	for i := range names {
+		if names[i] != specs[i].Name {
+			return false
+		}
+	}
+	return true
 }
 
 func (m *Model) planTensor(t *tabular.Table, spec mlmodel.TensorSpec, feats []runtime.Feature) ([]source, error) {
