@@ -12,7 +12,7 @@ func servingFlags(fs *pflag.FlagSet, cfg *app.Config) {
 	def := app.Defaults().Serving
 	fs.StringVar(&cfg.Serving.Predictions, "predictions", def.Predictions, "where the prediction log's Parquet files go: a folder or s3://bucket/prefix (env PLINTH_PREDICTIONS)")
 	fs.StringVar(&cfg.Serving.LogDir, "prediction-log-dir", def.LogDir, "local write-ahead folder of the prediction log; one per process (env PLINTH_PREDICTION_LOG_DIR)")
-	fs.StringVar(&cfg.Serving.CacheDir, "model-cache", def.CacheDir, "folder for downloaded model files (env PLINTH_SERVING_CACHE)")
+	fs.StringVar(&cfg.Serving.CacheDir, "model-cache", def.CacheDir, "folder for downloaded model files, one per process (env PLINTH_SERVING_CACHE)")
 	fs.DurationVar(&cfg.Serving.Refresh, "refresh", def.Refresh, "how often endpoints and registry aliases are re-read")
 	fs.Int64Var(&cfg.Serving.MaxBodyBytes, "max-body", def.MaxBodyBytes, "largest prediction request body, in bytes")
 	fs.DurationVar(&cfg.Serving.RequestTimeout, "request-timeout", def.RequestTimeout, "longest a prediction request may take")
@@ -52,7 +52,8 @@ func newServeCmd() *cobra.Command {
 		Long: `A serving replica answers prediction requests for every endpoint stored in the database
 (/endpoints/NAME/invocations and the Open Inference Protocol under /v2), loading models from
 the artifact store and following registry aliases. Replicas keep no state of their own: run
-as many as you need behind a load balancer, each with its own --prediction-log-dir.`,
+as many as you need behind a load balancer, each with its own --prediction-log-dir and
+--model-cache.`,
 		Example: `  plinth serve --port 8080 --db postgres://plinth@db/plinth --artifacts s3://ml-artifacts/plinth \
     --predictions s3://ml-logs/predictions --prediction-log-dir /var/lib/plinth/wal`,
 		Args: cobra.NoArgs,

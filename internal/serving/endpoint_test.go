@@ -399,6 +399,11 @@ func TestHotSwapUnderLoad(t *testing.T) {
 	for msg := range errs {
 		t.Error(msg)
 	}
+	// Only the version served keeps its downloaded files.
+	e.m.Refresh(t.Context())
+	if entries, err := os.ReadDir(filepath.Join(e.dir, "cache")); err != nil || len(entries) != 1 {
+		t.Errorf("model cache after the swaps: %v (%v), want one folder", entries, err)
+	}
 	byVersion := map[string]int{}
 	for _, s := range seen {
 		for v, n := range s {

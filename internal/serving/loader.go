@@ -110,6 +110,31 @@ func (l *Loader) Forget(keep map[string]bool) {
 	}
 }
 
+// Prune deletes the downloaded files of every storage location not in keep. Call it
+// only while no load runs in this process (the manager does, between refreshes).
+func (l *Loader) Prune(keep map[string]bool) {
+	entries, err := os.ReadDir(l.cache)
+	if err != nil {
+		return // no cache yet
+	}
+	kept := make(map[string]bool, len(keep))
+	for loc := range keep {
+		kept[cacheName(loc)] = true
+	}
+	for _, e := range entries {
+		// Dot-folders are downloads in progress (perhaps another process's).
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && !kept[e.Name()] {
+			os.RemoveAll(filepath.Join(l.cache, e.Name()))
+		}
+	}
+}
+
+// cacheName is the cache folder of a storage location.
+func cacheName(loc string) string {
+	sum := sha256.Sum256([]byte(loc))
+	return hex.EncodeToString(sum[:12])
+}
+
 // fetch returns a local folder holding the model files at loc: the folder itself for a
 // local path, else a cache folder filled from the artifact bucket.
 func (l *Loader) fetch(ctx context.Context, loc string) (string, error) {
@@ -120,8 +145,7 @@ func (l *Loader) fetch(ctx context.Context, loc string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("model files at %q: only files behind Plinth's artifact store (mlflow-artifacts:/…) or a local folder can be served", loc)
 	}
-	sum := sha256.Sum256([]byte(loc))
-	dir := filepath.Join(l.cache, hex.EncodeToString(sum[:12]))
+	dir := filepath.Join(l.cache, cacheName(loc))
 	if _, err := os.Stat(filepath.Join(dir, "MLmodel")); err == nil {
 		return dir, nil // a complete earlier download (folders appear only by rename)
 	}

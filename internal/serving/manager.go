@@ -238,7 +238,7 @@ func (m *Manager) refreshTarget(ctx context.Context, e *endpoint, t *target, rol
 	m.log.Info("serving: version swapped in", "endpoint", e.name, "role", role, "model", mv.Name, "version", ver, "previous", from)
 }
 
-// forgetUnused lets the loader drop models no endpoint serves any more.
+// forgetUnused lets the loader drop models, and their files, that no endpoint serves any more.
 func (m *Manager) forgetUnused() {
 	keep := map[string]bool{}
 	m.mu.RLock()
@@ -252,8 +252,15 @@ func (m *Manager) forgetUnused() {
 			}
 		}
 	}
+	busy := false
+	for _, e := range m.endpoints {
+		busy = busy || e.refreshing.Load()
+	}
 	m.mu.RUnlock()
 	m.loader.Forget(keep)
+	if !busy { // a load in flight may be using a folder that is not kept yet
+		m.loader.Prune(keep)
+	}
 }
 
 func (m *Manager) lookup(name string) *endpoint {

@@ -25,6 +25,7 @@ import (
 // env is a serving process on a real SQLite store and local buckets: models are uploaded
 // to the artifact bucket as mlflow log_model leaves them and registered by reference.
 type env struct {
+	dir       string
 	st        store.Store
 	artifacts blob.Bucket
 	preds     blob.Bucket
@@ -59,7 +60,7 @@ func setup(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{st: st, artifacts: art, preds: preds, reg: prometheus.NewRegistry()}
+	e := &env{dir: dir, st: st, artifacts: art, preds: preds, reg: prometheus.NewRegistry()}
 	opt := ManagerOptions{Refresh: 50 * time.Millisecond, MaxBody: o.maxBody, RequestTimeout: o.timeout, Metrics: e.reg, Version: "test"}
 	if !o.noLog {
 		e.log, err = predlog.Open(predlog.Options{Dir: filepath.Join(dir, "wal"), Bucket: preds, Prefix: ".",
