@@ -78,14 +78,22 @@ func (t *target) setURI(uri string) {
 func (t *target) fail(ver string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.loadErr, t.errVer, t.errAt = err.Error(), ver, time.Now()
+	t.loadErr, t.errVer, t.errAt = describe(err), ver, time.Now()
+}
+
+// describe is an error as callers read it: a registry error's message without its code.
+func describe(err error) string {
+	if core.ErrorCode(err) != core.EINTERNAL {
+		return core.ErrorMessage(err)
+	}
+	return err.Error()
 }
 
 // lastErrorChanged records err like fail and reports whether it differs from the last
 // one, so a condition re-checked every refresh is logged once.
 func (t *target) lastErrorChanged(ver string, err error) bool {
 	t.mu.Lock()
-	changed := t.loadErr != err.Error() || t.errVer != ver
+	changed := t.loadErr != describe(err) || t.errVer != ver
 	t.mu.Unlock()
 	if changed {
 		t.fail(ver, err)

@@ -449,7 +449,7 @@ func TestFailedCheckKeepsServedVersion(t *testing.T) {
 		return ok && s.Targets[0].LastError != ""
 	})
 	res, body = e.do(t, "POST", "/endpoints/missing/invocations", "application/json", oneRow(c, 0))
-	if res.StatusCode != 503 || !strings.Contains(body, "nothing") {
+	if res.StatusCode != 503 || !strings.Contains(body, "Registered Model with name=nothing not found") || strings.Contains(body, "not_found:") {
 		t.Fatalf("unloadable endpoint: %d %s", res.StatusCode, body)
 	}
 	if s, _ := e.m.State("missing"); s.Targets[0].Status != core.TargetFailed {
