@@ -146,8 +146,9 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, replica bool) 
 		sp.mount(mux)
 	}
 	if replica {
-		mux.Handle(v1.Prefix+"/endpoints", readOnly(v1.New(st, v1opts)))
-		mux.Handle(v1.Prefix+"/endpoints/", readOnly(v1.New(st, v1opts)))
+		endpoints := readOnly(v1.New(st, v1opts))
+		mux.Handle(v1.Prefix+"/endpoints", endpoints)
+		mux.Handle(v1.Prefix+"/endpoints/", endpoints)
 		mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "OK") })
 		mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, Version) })
 	} else {

@@ -2,15 +2,17 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	v1 "github.com/plinth-ml/plinth/internal/api/v1"
 	"github.com/plinth-ml/plinth/internal/blob"
+	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/predlog"
 	"github.com/plinth-ml/plinth/internal/serving"
 	"github.com/plinth-ml/plinth/internal/store"
@@ -75,8 +77,10 @@ func readOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Allow", "GET, HEAD")
 			w.WriteHeader(http.StatusMethodNotAllowed)
-			fmt.Fprintf(w, `{"error":{"code":"invalid","message":"%s is read-only on a serving replica; send changes to the Plinth server"}}`, strings.ReplaceAll(r.URL.Path, `"`, ""))
+			json.NewEncoder(w).Encode(v1.ErrorBody{Error: v1.ErrorDetail{
+				Code: core.EINVALID, Message: r.URL.Path + " is read-only on a serving replica; send changes to the Plinth server"}})
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -303,18 +302,6 @@ func (m *Manager) Ready() bool {
 		}
 	}
 	return true
-}
-
-// Names lists the endpoints served, sorted.
-func (m *Manager) Names() []string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	names := make([]string, 0, len(m.endpoints))
-	for n := range m.endpoints {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

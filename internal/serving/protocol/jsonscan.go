@@ -111,6 +111,24 @@ func (s *scanner) more(first bool, closing byte) (bool, error) {
 	return true, nil
 }
 
+// members reads the members of the object whose '{' was just opened: fn gets each key
+// (valid until fn returns) with s.i at the value, which fn must consume.
+func (s *scanner) members(fn func(key []byte) error) error {
+	for first := true; ; first = false {
+		more, err := s.more(first, '}')
+		if err != nil || !more {
+			return err
+		}
+		k, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+}
+
 // key reads a member name and its ':'; the bytes are valid until the next key call.
 func (s *scanner) key() ([]byte, error) {
 	if s.peek() != '"' {
@@ -373,18 +391,7 @@ func (s *scanner) skip() error {
 		if err := s.open('{'); err != nil {
 			return err
 		}
-		for first := true; ; first = false {
-			more, err := s.more(first, '}')
-			if err != nil || !more {
-				return err
-			}
-			if _, err := s.key(); err != nil {
-				return err
-			}
-			if err := s.skip(); err != nil {
-				return err
-			}
-		}
+		return s.members(func([]byte) error { return s.skip() })
 	case '"':
 		// Read for its checks (escapes, control characters, UTF-8).
 		_, err := s.stringBytes()

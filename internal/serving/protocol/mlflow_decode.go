@@ -123,18 +123,7 @@ func (d *decoder) request() (*Request, error) {
 	if err := s.open('{'); err != nil {
 		return nil, jsonError(err)
 	}
-	for first := true; ; first = false {
-		more, err := s.more(first, '}')
-		if err != nil {
-			return nil, jsonError(err)
-		}
-		if !more {
-			break
-		}
-		k, err := s.key()
-		if err != nil {
-			return nil, jsonError(err)
-		}
+	err := s.members(func(k []byte) (err error) {
 		switch string(k) {
 		case FormatSplit, FormatRecords, FormatInstances, FormatInputs:
 			d.format = formatName(k)
@@ -151,9 +140,10 @@ func (d *decoder) request() (*Request, error) {
 		default:
 			err = s.skip()
 		}
-		if err != nil {
-			return nil, jsonError(err)
-		}
+		return err
+	})
+	if err != nil {
+		return nil, jsonError(err)
 	}
 	if err := s.end(); err != nil {
 		return nil, jsonError(err)
@@ -358,22 +348,16 @@ func parseAny(s *scanner) (any, error) {
 			return nil, err
 		}
 		out := map[string]any{}
-		for first := true; ; first = false {
-			more, err := s.more(first, '}')
-			if err != nil || !more {
-				return out, err
-			}
-			k, err := s.key()
-			if err != nil {
-				return nil, err
-			}
+		err := s.members(func(k []byte) error {
 			name := string(k)
 			v, err := parseAny(s)
-			if err != nil {
-				return nil, err
-			}
 			out[name] = v
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
+		return out, nil
 	case kindNumber:
 		start := s.i
 		var c cell

@@ -35,25 +35,14 @@ func (d *decoder) records(strict bool) (*tabular.Table, error) {
 		if err := s.open('{'); err != nil {
 			return nil, err
 		}
-		for first := true; ; first = false {
-			more, err := s.more(first, '}')
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				break
-			}
-			key, err := s.key()
-			if err != nil {
-				return nil, err
-			}
+		err = s.members(func(key []byte) error {
 			j, ok := index[string(key)]
 			if !ok {
 				if strict && n > 0 {
-					return nil, d.ragged(fmt.Sprintf("%q first appears in record %d", key, n+1))
+					return d.ragged(fmt.Sprintf("%q first appears in record %d", key, n+1))
 				}
 				if (len(cols.cols)+1)*(n+1) > d.maxCells {
-					return nil, d.shapeError("%d records with %d different keys are too sparse to read (more than %d cells)", n+1, len(cols.cols)+1, d.maxCells)
+					return d.shapeError("%d records with %d different keys are too sparse to read (more than %d cells)", n+1, len(cols.cols)+1, d.maxCells)
 				}
 				if index == nil {
 					index = map[string]int{}
@@ -71,12 +60,16 @@ func (d *decoder) records(strict bool) (*tabular.Table, error) {
 			seen[j] = n + 1
 			nested, err := s.scalar(&d.c)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if nested {
-				return nil, d.shapeError("column %q, record %d holds %s; cells must be numbers, strings, booleans or null", key, n+1, s.valueKind())
+				return d.shapeError("column %q, record %d holds %s; cells must be numbers, strings, booleans or null", key, n+1, s.valueKind())
 			}
 			cols.add(j, &d.c)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		n++
 		for j := range cols.cols {
@@ -151,18 +144,7 @@ func (d *decoder) columnsObject() (*tabular.Table, error) {
 	}
 	var cols builder
 	lists, scalars := 0, 0
-	for first := true; ; first = false {
-		more, err := s.more(first, '}')
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			break
-		}
-		key, err := s.key()
-		if err != nil {
-			return nil, err
-		}
+	err := s.members(func(key []byte) error {
 		j := -1
 		for i := range cols.cols { // a repeated key: the later value wins, in the first place
 			if cols.cols[i].Name == string(key) {
@@ -175,20 +157,21 @@ func (d *decoder) columnsObject() (*tabular.Table, error) {
 		}
 		if s.valueKind() == kindArray {
 			lists++
-			if err := d.columnList(&cols, j); err != nil {
-				return nil, err
-			}
-		} else {
-			scalars++
-			nested, err := s.scalar(&d.c)
-			if err != nil {
-				return nil, err
-			}
-			if nested {
-				return nil, invalidInput("%s: column %q holds %s; give a list of values or one value", d.format, key, s.valueKind())
-			}
-			cols.add(j, &d.c)
+			return d.columnList(&cols, j)
 		}
+		scalars++
+		nested, err := s.scalar(&d.c)
+		if err != nil {
+			return err
+		}
+		if nested {
+			return invalidInput("%s: column %q holds %s; give a list of values or one value", d.format, key, s.valueKind())
+		}
+		cols.add(j, &d.c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if lists > 0 && scalars > 0 {
 		return nil, invalidInput("%s: some columns are lists and some single values; give every column as a list", d.format)

@@ -48,18 +48,7 @@ func (d *decoder) split() (*tabular.Table, error) {
 		indexLen   = -1
 		contentErr error
 	)
-	for first := true; ; first = false {
-		more, err := s.more(first, '}')
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			break
-		}
-		k, err := s.key()
-		if err != nil {
-			return nil, err
-		}
+	err := s.members(func(k []byte) (err error) {
 		if !containsBytes(keys, k) {
 			keys = append(keys, splitKeyName(k))
 		}
@@ -83,12 +72,13 @@ func (d *decoder) split() (*tabular.Table, error) {
 			extra = true
 			err = s.skip()
 		}
-		if err != nil {
-			return nil, err
-		}
 		if contentErr == nil {
 			contentErr = cerr
 		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !haveData || extra {
 		return nil, invalidInput("Dataframe split format must have 'data' field and optionally 'columns' and 'index' fields. Got %s.'", pySet(keys))

@@ -85,18 +85,7 @@ func (d *v2decoder) request() (*InferRequest, error) {
 	}
 	req := &InferRequest{}
 	haveInputs := false
-	for first := true; ; first = false {
-		more, err := s.more(first, '}')
-		if err != nil {
-			return nil, err
-		}
-		if !more {
-			break
-		}
-		k, err := s.key()
-		if err != nil {
-			return nil, err
-		}
+	err := s.members(func(k []byte) (err error) {
 		switch string(k) {
 		case "id":
 			req.ID, err = d.stringField(path{field: "id"})
@@ -110,9 +99,10 @@ func (d *v2decoder) request() (*InferRequest, error) {
 		default:
 			err = s.skip()
 		}
-		if err != nil {
-			return nil, err
-		}
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := s.end(); err != nil {
 		return nil, err
@@ -178,19 +168,7 @@ func (d *v2decoder) eachMember(what fmt.Stringer, fn func(key string) error) err
 	if err := d.s.open('{'); err != nil {
 		return err
 	}
-	for first := true; ; first = false {
-		more, err := d.s.more(first, '}')
-		if err != nil || !more {
-			return err
-		}
-		k, err := d.s.key()
-		if err != nil {
-			return err
-		}
-		if err := fn(string(k)); err != nil {
-			return err
-		}
-	}
+	return d.s.members(func(k []byte) error { return fn(string(k)) })
 }
 
 func (d *v2decoder) outputs() ([]RequestedOutput, error) {
