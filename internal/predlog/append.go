@@ -20,9 +20,9 @@ var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return 
 
 const maxPooledFrame = 1 << 20
 
-// Append writes recs to the WAL as one frame with one write(2) (and an fsync with
-// Options.Sync) before returning: once it returns nil, the records survive a crash of
-// the process. When the backlog is at MaxBufferBytes the records are dropped, counted,
+// Append writes recs to the WAL as one frame (a copy into a memory-mapped file on
+// Linux, one write(2) elsewhere; and an fsync with Options.Sync) before returning:
+// once it returns nil, the records survive a crash of the process. When the backlog is at MaxBufferBytes the records are dropped, counted,
 // and ErrFull is returned. Every record needs a valid endpoint name (it becomes a
 // folder of the bucket); otherwise nothing is written. Records with a zero Time get
 // the current time.
@@ -79,25 +79,30 @@ func (l *Log) writeLocked(frame []byte, nrecs int) (*os.File, error) {
 		}
 		return nil, ErrFull
 	}
+	if l.active != nil && !l.active.fits(len(frame)) {
+		l.rotateLocked()
+	}
 	if l.active == nil {
-		if err := l.openSegmentLocked(); err != nil {
+		if err := l.openSegmentLocked(len(frame)); err != nil {
 			return nil, err
 		}
 	}
-	n, err := l.active.Write(frame)
+	before := l.active.size()
+	err := l.active.append(frame)
+	n := l.active.size() - before
+	l.activeSize += n
+	l.backlog += n
 	if err != nil {
 		// A short write leaves a torn frame at the end of the segment. Close the
 		// segment there: readers stop at the torn frame, and nothing follows it.
-		l.log.Error("prediction log: WAL write failed; closing the segment", "segment", l.activeNum, "wrote", n, "of", len(frame), "err", err)
+		l.log.Error("prediction log: WAL write failed; closing the segment", "segment", l.activeNum, "err", err)
 		l.rotateLocked()
 		return nil, fmt.Errorf("predlog: write WAL segment: %w", err)
 	}
-	l.activeSize += int64(n)
-	l.backlog += int64(n)
 	l.appended += int64(nrecs)
 	var syncFile *os.File
 	if l.opts.Sync {
-		syncFile = l.active
+		syncFile = l.active.file()
 	}
 	if l.activeSize >= l.opts.SegmentBytes {
 		l.rotateLocked()
@@ -105,32 +110,36 @@ func (l *Log) writeLocked(frame []byte, nrecs int) (*os.File, error) {
 	return syncFile, nil
 }
 
-// openSegmentLocked starts a new active segment with the next number. The number is
-// saved first, so no number is ever used twice, even after every segment was uploaded
-// and deleted: object names stay unique.
-func (l *Log) openSegmentLocked() error {
+// openSegmentLocked starts a new active segment with the next number, with room for
+// at least a frame of need bytes. The number is saved first, so no number is ever used
+// twice, even after every segment was uploaded and deleted: object names stay unique.
+func (l *Log) openSegmentLocked(need int) error {
 	num := l.lastSeq + 1
 	if err := writeFileAtomic(l.dir, seqName, []byte(strconv.FormatUint(num, 10)+"\n"), l.opts.Sync); err != nil {
 		return fmt.Errorf("predlog: save segment sequence: %w", err)
 	}
 	l.lastSeq = num
 	p := filepath.Join(l.dir, segmentName(num))
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("predlog: create WAL segment: %w", err)
 	}
-	_, err = f.Write([]byte(segmentMagic))
+	seg, err := newSegment(f, max(l.opts.SegmentBytes, int64(len(segmentMagic)+need)))
 	if err == nil && l.opts.Sync {
 		if err = f.Sync(); err == nil {
 			err = syncDir(l.dir)
 		}
 	}
 	if err != nil {
-		f.Close()
+		if seg != nil {
+			seg.close(false)
+		} else {
+			f.Close()
+		}
 		os.Remove(p)
 		return fmt.Errorf("predlog: start WAL segment: %w", err)
 	}
-	l.active, l.activeNum, l.activeSize = f, num, int64(len(segmentMagic))
+	l.active, l.activeNum, l.activeSize = seg, num, seg.size()
 	l.backlog += l.activeSize
 	return nil
 }
@@ -143,12 +152,7 @@ func (l *Log) rotateLocked() {
 		return
 	}
 	l.active = nil
-	if l.opts.Sync {
-		if err := f.Sync(); err != nil {
-			l.log.Error("prediction log: fsync WAL segment", "segment", l.activeNum, "err", err)
-		}
-	}
-	if err := f.Close(); err != nil {
+	if err := f.close(l.opts.Sync); err != nil {
 		l.log.Error("prediction log: close WAL segment", "segment", l.activeNum, "err", err)
 	}
 	seg := segment{num: l.activeNum, size: l.activeSize}

@@ -106,6 +106,24 @@ func validReplicaID(id string) bool {
 	return true
 }
 
+// trimReserved cuts the unwritten, reserved end off a mapped segment whose process
+// died before closing it, so that the backlog counts the bytes written. A torn frame
+// stays (the upload reports it). It returns the segment's size.
+func trimReserved(p string, size int64) (int64, error) {
+	scan, err := readSegment(p)
+	if err != nil {
+		return size, nil // the upload sets an unreadable segment aside
+	}
+	end := int64(len(segmentMagic) + scan.Used + scan.Tail)
+	if end >= size {
+		return size, nil
+	}
+	if err := os.Truncate(p, end); err != nil {
+		return 0, fmt.Errorf("predlog: cut the reserved end of %s: %w", p, err)
+	}
+	return end, nil
+}
+
 // scanDir lists the segments left in dir (oldest first) and the last segment number
 // handed out, the larger of the sequence file and the newest segment.
 func scanDir(dir string) (segs []segment, last uint64, err error) {
@@ -126,6 +144,12 @@ func scanDir(dir string) (segs []segment, last uint64, err error) {
 		last = max(last, num)
 	}
 	slices.SortFunc(segs, func(a, b segment) int { return cmpUint(a.num, b.num) })
+	if n := len(segs); n > 0 {
+		// Only the newest can be a mapped segment that was active when its process died.
+		if segs[n-1].size, err = trimReserved(filepath.Join(dir, segmentName(segs[n-1].num)), segs[n-1].size); err != nil {
+			return nil, 0, err
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(dir, seqName))
 	switch {
 	case err == nil:

@@ -47,13 +47,17 @@
 // # Durability
 //
 // Append encodes its records as one frame (length, CRC-32C, payload) and
-// writes it with one write(2) before it returns. Once Append returns nil the
+// copies it into the active segment before it returns: on Linux a file with
+// its blocks reserved up front and mapped into memory (no system call per
+// Append), elsewhere with one write(2). Once Append returns nil the
 // records survive a crash of the process (kill -9, panic, OOM kill): the data
 // is in the kernel's page cache. They survive a power loss or kernel crash
 // only with Options.Sync, which fsyncs after every Append (shared by
 // concurrent appends, but still a disk flush each). A crash in the middle of
 // a write leaves a torn frame at the end of the segment, which the length or
 // CRC exposes; it is ignored, so the rows of one Append are all in or all out.
+// Zeros after the last frame (the reserved, unwritten end of a mapped segment
+// whose process died) are its end, not damage.
 //
 // Exactly once: the next Open replays every segment left in the folder. A
 // segment is deleted only after all its objects are written, and object names

@@ -71,7 +71,7 @@ func abandon(l *Log) {
 		}
 		l.mu.Lock()
 		if l.active != nil {
-			l.active.Close()
+			l.active.file().Close() // a mapping stays as it was, not cut to size: as after kill -9
 			l.active = nil
 		}
 		l.mu.Unlock()

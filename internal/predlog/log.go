@@ -50,8 +50,8 @@ type Options struct {
 	// FlushInterval rotates and uploads a non-empty segment at least this often;
 	// default 10s.
 	FlushInterval time.Duration
-	// Sync fsyncs after each append, for power-loss safety. Off by default: a write(2)
-	// already survives a crash of the process (kill -9).
+	// Sync fsyncs after each append, for power-loss safety. Off by default: a frame in
+	// the page cache already survives a crash of the process (kill -9).
 	Sync bool
 	// StopTimeout bounds the final upload in Stop; default 10s. What it cannot upload
 	// stays in Dir for the next Open.
@@ -104,7 +104,7 @@ type Log struct {
 
 	mu         sync.Mutex
 	closed     bool
-	active     *os.File // nil until the next Append
+	active     activeSegment // nil until the next Append
 	activeNum  uint64
 	activeSize int64
 	lastSeq    uint64    // last segment number handed out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"time"
+	"unsafe"
 )
 
 // WAL framing. A segment file is the 8-byte segmentMagic followed by frames:
@@ -18,8 +19,10 @@ import (
 //	          str subject_id
 //	str     = uvarint byte length | bytes
 //
-// One Append is one frame, written with one write(2): a crash leaves either the whole
-// frame or a torn tail that the length or the CRC exposes, so a batch is in or out.
+// One Append is one frame, copied into the segment at once: a crash leaves either the
+// whole frame or a torn tail that the length or the CRC exposes, so a batch is in or
+// out. A memory-mapped segment is preallocated: zeros after the last frame are free
+// space, not a torn frame.
 const (
 	segmentMagic   = "PLPLOG\x00\x01" // format name and version 1
 	frameHeaderLen = 8
@@ -75,6 +78,15 @@ func appendFrameLimit(dst []byte, recs []Record, now time.Time, limit int) ([]by
 	return dst, nil
 }
 
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
@@ -83,13 +95,16 @@ func appendString(dst []byte, s string) []byte {
 // frameScan is the outcome of decoding a segment's frames.
 type frameScan struct {
 	Records []Record
+	// Used is the number of bytes of the good frames.
+	Used int
 	// Tail is the number of bytes after the last good frame: a torn write of a crash
 	// (or damage), ignored. TailReason says what was wrong with them.
 	Tail       int
 	TailReason string
 }
 
-// decodeFrames decodes the frames of data (a segment without its magic). It stops at
+// decodeFrames decodes the frames of data (a segment without its magic). The records'
+// strings point into data, which must not change while they are in use. It stops at
 // the first incomplete or damaged frame; everything before it is returned. Allocation
 // is bounded by len(data): record counts and string lengths are checked against the
 // bytes that remain before anything is allocated.
@@ -98,6 +113,9 @@ func decodeFrames(data []byte) frameScan {
 	off := 0
 	for off < len(data) {
 		rest := data[off:]
+		if allZero(rest) {
+			return out // the unused end of a preallocated segment
+		}
 		if len(rest) < frameHeaderLen {
 			out.Tail, out.TailReason = len(rest), fmt.Sprintf("%d bytes at offset %d are shorter than a frame header", len(rest), off)
 			return out
@@ -119,6 +137,7 @@ func decodeFrames(data []byte) frameScan {
 		}
 		out.Records = recs
 		off += frameHeaderLen + int(n)
+		out.Used = off
 	}
 	return out
 }
@@ -209,7 +228,12 @@ func (d *decoder) str() string {
 		d.err = fmt.Errorf("string of %d bytes, %d remain", n, len(d.b))
 		return ""
 	}
-	s := string(d.b[:n])
+	if n == 0 {
+		return ""
+	}
+	// The string shares the segment's bytes instead of copying them: the records of a
+	// segment live as long as its buffer, which nothing writes to after the read.
+	s := unsafe.String(&d.b[0], n)
 	d.b = d.b[n:]
 	return s
 }

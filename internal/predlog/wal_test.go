@@ -47,6 +47,20 @@ func TestFrameTooLarge(t *testing.T) {
 
 // TestDecodeFramesTornTail checks every way a crash or damage can end a segment:
 // the good frames before it are kept, the bad one and everything after are not.
+// TestDecodeFramesPreallocatedEnd: the zeros after the last frame of a mapped segment
+// whose process died are its free space, not a torn frame.
+func TestDecodeFramesPreallocatedEnd(t *testing.T) {
+	t.Parallel()
+	at := time.Now()
+	good, _ := appendFrame(nil, requestRecords("good", "ep", 2, at), at)
+	for _, zeros := range []int{1, frameHeaderLen, 1 << 16} {
+		scan := decodeFrames(append(append([]byte(nil), good...), make([]byte, zeros)...))
+		if scan.Tail != 0 || len(scan.Records) != 2 {
+			t.Errorf("%d zeros after the frame: %d records, tail %d (%s); want 2 records and no tail", zeros, len(scan.Records), scan.Tail, scan.TailReason)
+		}
+	}
+}
+
 func TestDecodeFramesTornTail(t *testing.T) {
 	t.Parallel()
 	at := time.Now()
@@ -76,7 +90,7 @@ func TestDecodeFramesTornTail(t *testing.T) {
 		{"flipped CRC byte", flip(last, 5), "CRC"},
 		{"zero length", lenField(0), "claims 0"},
 		{"huge length", lenField(0xffffffff), "claims 4294967295"},
-		{"zeros after a power loss", make([]byte, 64), "claims 0"},
+		{"zeros, then a byte", append(make([]byte, 63), 1), "claims 0"},
 		{"undecodable payload", withCRC, "record count"},
 	}
 	for _, c := range cases {
@@ -110,12 +124,13 @@ func TestTornTailReplay(t *testing.T) {
 		first := requestRecords("first", "ep", 2, time.Now())
 		mustAppend(t, l, first)
 		mustAppend(t, l, requestRecords("torn", "ep", 2, time.Now()))
+		written := l.Status().BacklogBytes // the one segment, without its reserved end
 		abandon(l)
 		seg := segmentFiles(t, e.dir)
 		if len(seg) != 1 {
 			t.Fatalf("segments %v", seg)
 		}
-		if err := os.Truncate(seg[0], fileSize(t, seg[0])-int64(cut)); err != nil {
+		if err := os.Truncate(seg[0], written-int64(cut)); err != nil {
 			t.Fatal(err)
 		}
 		l2 := e.open(t, nil)

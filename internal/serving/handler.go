@@ -351,12 +351,12 @@ func (m *Manager) logCall(c *call, role string, v *version, status int, latency 
 	// request and side instead of one per row.
 	inText := string(inputs.buf)
 	var outBuf []byte
-	outEnds := make([]int, rows)
-	for i := range outEnds {
-		if out != nil && i < out.Rows() {
-			outBuf = tabular.AppendRowJSON(outBuf, out, i)
+	outEnds := make([]int, rows) // rows without an output (an error) end where the last did
+	if out != nil {
+		outBuf = tabular.AppendRowsJSON(nil, out, outEnds[:min(rows, out.Rows())])
+		for i := out.Rows(); i < rows; i++ {
+			outEnds[i] = len(outBuf)
 		}
-		outEnds[i] = len(outBuf)
 	}
 	outText := string(outBuf)
 	recs := make([]predlog.Record, rows)
@@ -415,11 +415,8 @@ func encodeInputs(in *tabular.Table) *inputText {
 		return &inputText{}
 	}
 	n := in.Rows()
-	it := &inputText{ends: make([]int, n), buf: make([]byte, 0, n*(len(in.Columns)*24+2))}
-	for i := range it.ends {
-		it.buf = tabular.AppendRowJSON(it.buf, in, i)
-		it.ends[i] = len(it.buf)
-	}
+	it := &inputText{ends: make([]int, n)}
+	it.buf = tabular.AppendRowsJSON(make([]byte, 0, n*(len(in.Columns)*24+2)), in, it.ends)
 	return it
 }
 

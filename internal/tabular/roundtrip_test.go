@@ -258,3 +258,28 @@ func TestWriterChecks(t *testing.T) {
 		t.Error("Parquet Close without a batch succeeded")
 	}
 }
+
+// TestAppendRowsJSON: the prediction log's row text is valid JSON with each row's own
+// values, keys escaped, missing values and non-finite doubles as null.
+func TestAppendRowsJSON(t *testing.T) {
+	tab := &Table{Columns: []Column{
+		{Name: `amount "€"`, Type: Float64, Floats: []float64{0.5, math.NaN(), 1e21}},
+		{Name: "n", Type: Int64, Ints: []int64{1, 0, -3}, Null: []bool{false, true, false}},
+		{Name: "ok", Type: Bool, Bools: []bool{true, false, true}},
+		{Name: "country", Type: String, Strings: []string{"FR", "a\nb", ""}},
+	}}
+	ends := make([]int, 3)
+	got := AppendRowsJSON([]byte("prefix"), tab, ends)
+	want := []string{
+		`{"amount \"€\"":0.5,"n":1,"ok":true,"country":"FR"}`,
+		`{"amount \"€\"":null,"n":null,"ok":false,"country":"a\nb"}`,
+		`{"amount \"€\"":1e+21,"n":-3,"ok":true,"country":""}`,
+	}
+	start := len("prefix")
+	for i, w := range want {
+		if row := string(got[start:ends[i]]); row != w {
+			t.Errorf("row %d: %s, want %s", i, row, w)
+		}
+		start = ends[i]
+	}
+}

@@ -176,14 +176,26 @@ func (w *jsonlWriter) Write(t *Table) error {
 	return nil
 }
 
-// AppendRowJSON appends row i of t as one JSON object {"column": value, …}; missing
+// AppendRowsJSON appends the first len(ends) rows of t, each as one JSON object
+// {"column": value, …}, and sets ends[i] to the length of dst after row i; missing
 // values and NaN/±Inf are null. Doubles are written in Go's shortest form (2, 0.5,
 // 1e+21), in one pass: this is for logs, where speed matters more than keeping ".0"
 // for pandas' type inference (the JSON Lines writer keeps it).
-func AppendRowJSON(dst []byte, t *Table, i int) []byte { return appendRowJSON(dst, t, i, nil, false) }
+func AppendRowsJSON(dst []byte, t *Table, ends []int) []byte {
+	keys := make([][]byte, len(t.Columns))
+	for j := range t.Columns {
+		keys[j] = append(appendJSONString(nil, t.Columns[j].Name), ':')
+	}
+	for i := range ends {
+		dst = appendRowJSON(dst, t, i, keys, false)
+		ends[i] = len(dst)
+	}
+	return dst
+}
 
-// appendRowJSON is AppendRowJSON with each column's `"name":` prepared in keys (nil: built
-// here); pyFloats writes doubles as Python's repr does (appendFloat).
+// appendRowJSON appends row i of t as a JSON object, each column's `"name":` prepared in
+// keys; pyFloats writes doubles as Python's repr does (appendFloat), else in Go's
+// shortest form.
 func appendRowJSON(dst []byte, t *Table, i int, keys [][]byte, pyFloats bool) []byte {
 	dst = append(dst, '{')
 	for j := range t.Columns {
@@ -191,11 +203,7 @@ func appendRowJSON(dst []byte, t *Table, i int, keys [][]byte, pyFloats bool) []
 			dst = append(dst, ',')
 		}
 		c := &t.Columns[j]
-		if keys != nil {
-			dst = append(dst, keys[j]...)
-		} else {
-			dst = append(appendJSONString(dst, c.Name), ':')
-		}
+		dst = append(dst, keys[j]...)
 		if c.IsNull(i) {
 			dst = append(dst, "null"...)
 			continue
