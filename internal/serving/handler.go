@@ -66,7 +66,8 @@ type call struct {
 	id      string // request id
 	inferID string
 	start   time.Time
-	inputs  *inputText // the log's text of a large request's inputs, made while it predicts
+	inputs  *inputText        // the log's text of a large request's inputs, made while it predicts
+	text    *protocol.RowText // the request's own text of its input rows, when it has one
 }
 
 // begin finds the endpoint and the target that answers (the version path pins one).
@@ -138,6 +139,7 @@ func (m *Manager) invocations(w http.ResponseWriter, r *http.Request) {
 		fail(c, nil, err)
 		return
 	}
+	c.text = req.Text
 	c.inputs = m.startInputText(c, req.Table)
 	out, err := m.predict(r.Context(), c.v, req.Table, req.Params)
 	if err != nil {
@@ -343,7 +345,7 @@ func (m *Manager) logCall(c *call, role string, v *version, status int, latency 
 	}
 	inputs := c.inputs
 	if inputs == nil {
-		inputs = encodeInputs(in)
+		inputs = encodeInputs(in, c.text)
 	} else {
 		<-inputs.done
 	}
@@ -403,20 +405,26 @@ func (m *Manager) startInputText(c *call, in *tabular.Table) *inputText {
 	it := &inputText{done: make(chan struct{})}
 	go func() {
 		defer close(it.done)
-		enc := encodeInputs(in)
+		enc := encodeInputs(in, c.text)
 		it.buf, it.ends = enc.buf, enc.ends
 	}()
 	return it
 }
 
-// encodeInputs writes every row of in as a JSON object (nil in: no rows).
-func encodeInputs(in *tabular.Table) *inputText {
+// encodeInputs writes every row of in as a JSON object (nil in: no rows), from the
+// request's own text when there is one.
+func encodeInputs(in *tabular.Table, text *protocol.RowText) *inputText {
 	if in == nil {
 		return &inputText{}
 	}
 	n := in.Rows()
 	it := &inputText{ends: make([]int, n)}
-	it.buf = tabular.AppendRowsJSON(make([]byte, 0, n*(len(in.Columns)*24+2)), in, it.ends)
+	buf := make([]byte, 0, n*(len(in.Columns)*24+2))
+	if text != nil {
+		it.buf = text.AppendRows(buf, it.ends)
+	} else {
+		it.buf = tabular.AppendRowsJSON(buf, in, it.ends)
+	}
 	return it
 }
 

@@ -22,6 +22,9 @@ import (
 type builder struct {
 	cols  []tabular.Column // values so far in Ints, Floats, Bools or Strings, and Null
 	state []colState
+	// spans holds, per column and row, where the cell's text is in the body
+	// (lo<<32 | hi), for the prediction log (RowText).
+	spans [][]uint64
 }
 
 // colState is what a column holds so far.
@@ -35,6 +38,7 @@ type colState struct {
 func (b *builder) addColumn(name string) int {
 	b.cols = append(b.cols, tabular.Column{Name: name})
 	b.state = append(b.state, colState{})
+	b.spans = append(b.spans, nil)
 	return len(b.cols) - 1
 }
 
@@ -42,6 +46,7 @@ func (b *builder) addColumn(name string) int {
 func (b *builder) reset(j int) {
 	b.cols[j] = tabular.Column{Name: b.cols[j].Name}
 	b.state[j] = colState{}
+	b.spans[j] = b.spans[j][:0]
 }
 
 func (b *builder) rows(j int) int { return b.state[j].n }
@@ -51,6 +56,7 @@ func (b *builder) add(j int, v *cell) {
 	c, st := &b.cols[j], &b.state[j]
 	row := st.n
 	st.n++
+	b.spans[j] = append(b.spans[j], uint64(v.lo)<<32|uint64(v.hi))
 	if v.kind == kindNull {
 		if c.Null == nil {
 			c.Null = make([]bool, row, max(row+1, capHint(c)))
@@ -112,6 +118,7 @@ func (st *colState) appendZero(c *tabular.Column) {
 func (b *builder) dropLast(j int) {
 	c, st := &b.cols[j], &b.state[j]
 	st.n--
+	b.spans[j] = b.spans[j][:st.n]
 	if c.Null != nil {
 		c.Null = c.Null[:st.n]
 	}

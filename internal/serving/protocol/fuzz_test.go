@@ -65,6 +65,17 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("malformed JSON accepted: %q", body)
 		}
 		checkConsistent(t, req.Table)
+		if req.Text != nil { // the log's row text: one valid JSON object per row
+			ends := make([]int, req.Table.Rows())
+			buf := req.Text.AppendRows(nil, ends)
+			start := 0
+			for i, e := range ends {
+				if row := buf[start:e]; utf8.Valid(body) && !json.Valid(row) {
+					t.Fatalf("row %d text %q is not JSON", i, row)
+				}
+				start = e
+			}
+		}
 		switch req.Format {
 		case FormatSplit, FormatRecords, FormatInstances, FormatInputs:
 		default:

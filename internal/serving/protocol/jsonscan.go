@@ -303,6 +303,9 @@ type cell struct {
 	f     float64
 	b     bool
 	s     string
+	// lo and hi are where the value's text is in the body; both 0 for a cell the
+	// request left out.
+	lo, hi uint32
 }
 
 // valueKind tells the kind of the value at s.i without consuming it.
@@ -322,9 +325,17 @@ func (s *scanner) valueKind() cellKind {
 	return kindNumber
 }
 
-// scalar reads a scalar value into c; nested tells the caller's code that an array or
-// object is there (nothing is consumed then).
+// scalar reads a scalar value into c, with where its text is; nested tells the
+// caller's code that an array or object is there (nothing is consumed then).
 func (s *scanner) scalar(c *cell) (nested bool, err error) {
+	s.ws()
+	lo := s.i
+	nested, err = s.scalarValue(c)
+	c.lo, c.hi = uint32(lo), uint32(s.i)
+	return nested, err
+}
+
+func (s *scanner) scalarValue(c *cell) (nested bool, err error) {
 	switch s.peek() {
 	case '"':
 		str, err := s.str()

@@ -19,6 +19,9 @@ type Request struct {
 	Params map[string]any
 	// Format is the input field the data came in (FormatSplit, …) or FormatCSV.
 	Format string
+	// Text is the request's own text of each input row, for the prediction log; nil
+	// when the request has none to give (CSV, tensors reshaped into columns).
+	Text *RowText
 }
 
 // The input fields of MLflow's JSON scoring protocol, and the CSV body.
@@ -48,6 +51,10 @@ type decoder struct {
 	nameBuf  []byte   // column names, one after the other
 	nameEnds []int    // where each name ends in nameBuf
 	hashes   []uint64 // of the names, to find duplicates
+
+	// text is the RowText of table textOf, the last table decoded.
+	text   *RowText
+	textOf *tabular.Table
 }
 
 // decoders keeps decoders and their scratch space between requests: a one-row request
@@ -76,6 +83,7 @@ func DecodeJSON(body []byte) (*Request, error) {
 // reference to the request.
 func (d *decoder) release() {
 	clear(d.cells) // the strings of the last first row
+	d.text, d.textOf = nil, nil
 	if cap(d.cells) > maxScratch || cap(d.nameBuf) > 16*maxScratch || cap(d.nameEnds) > maxScratch ||
 		cap(d.s.scratch) > 16*maxScratch || cap(d.hashes) > maxScratch {
 		return
@@ -161,6 +169,9 @@ func (d *decoder) request() (*Request, error) {
 	}
 	if paramsErr != nil {
 		return nil, paramsErr
+	}
+	if d.textOf == req.Table {
+		req.Text = d.text
 	}
 	return &req, nil
 }

@@ -84,7 +84,7 @@ func (d *decoder) records(strict bool) (*tabular.Table, error) {
 			return nil, d.shapeError("%d records with %d different keys are too sparse to read (more than %d cells)", n, len(cols.cols), d.maxCells)
 		}
 	}
-	return cols.table(), nil
+	return d.table(&cols), nil
 }
 
 // ragged is MLflow's message for columns of different lengths, with the detail.
@@ -128,7 +128,7 @@ func (d *decoder) tensor() (*tabular.Table, error) {
 		for j := range rc.b.cols {
 			rc.b.cols[j].Name = names[j]
 		}
-		return rc.b.table(), nil
+		return d.table(&rc.b), nil
 	case kindObject:
 		return d.columnsObject()
 	default:
@@ -182,7 +182,7 @@ func (d *decoder) columnsObject() (*tabular.Table, error) {
 				cols.cols[0].Name, cols.rows(0), cols.cols[j].Name, cols.rows(j)))
 		}
 	}
-	return cols.table(), nil
+	return d.table(&cols), nil
 }
 
 // columnList reads one column's list of scalars.

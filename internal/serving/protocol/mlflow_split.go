@@ -104,7 +104,7 @@ func (d *decoder) split() (*tabular.Table, error) {
 	for j := range cols.cols {
 		cols.cols[j].Name = names[j]
 	}
-	return cols.table(), nil
+	return d.table(&cols), nil
 }
 
 func containsBytes(list []string, b []byte) bool {
@@ -385,9 +385,11 @@ func newColumns(cells []cell, rows int) builder {
 	}
 	ints, floats := make([]int64, nInt*rows), make([]float64, nFloat*rows)
 	bools, strs := make([]bool, nBool*rows), make([]string, nStr*rows)
-	b := builder{cols: make([]tabular.Column, len(cells)), state: make([]colState, len(cells))}
+	b := builder{cols: make([]tabular.Column, len(cells)), state: make([]colState, len(cells)), spans: make([][]uint64, len(cells))}
+	spans := make([]uint64, len(cells)*rows)
 	for j := range cells {
 		c, col, st := &cells[j], &b.cols[j], &b.state[j]
+		b.spans[j], spans = spans[:0:rows], spans[rows:]
 		switch {
 		case c.kind == kindNumber && c.isInt:
 			st.kind, st.allInt, col.Ints, ints = kindNumber, true, ints[:0:rows], ints[rows:]
