@@ -20,6 +20,7 @@ import (
 	"github.com/plinth-ml/plinth/internal/api/httpx"
 	"github.com/plinth-ml/plinth/internal/api/mlflow"
 	v1 "github.com/plinth-ml/plinth/internal/api/v1"
+	"github.com/plinth-ml/plinth/internal/batch"
 	"github.com/plinth-ml/plinth/internal/blob"
 	"github.com/plinth-ml/plinth/internal/store"
 	"github.com/plinth-ml/plinth/internal/store/postgres"
@@ -61,10 +62,17 @@ func Migrate(ctx context.Context, cfg Config) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	var n int
 	if kind == "postgres" {
-		return postgres.Migrate(ctx, target)
+		n, err = postgres.Migrate(ctx, target)
+	} else {
+		n, err = sqlite.Migrate(ctx, target)
 	}
-	return sqlite.Migrate(ctx, target)
+	if err != nil {
+		return n, err
+	}
+	// The job queue's tables (River's own migrations) live in the same database.
+	return n, batch.MigrateQueue(ctx, kind, target, slog.New(slog.DiscardHandler))
 }
 
 // OpenArtifacts opens the configured artifact bucket. S3 credentials come from the
@@ -83,7 +91,8 @@ type Server struct {
 	log      *slog.Logger
 	store    store.Store
 	bucket   blob.Bucket
-	serving  *servingParts // nil when serving is disabled
+	serving  *servingParts  // nil when serving is disabled
+	batch    *batch.Service // nil in a replica
 	replica  bool
 	http     *http.Server
 	listener net.Listener
@@ -145,6 +154,15 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, replica bool) 
 	if sp != nil {
 		sp.mount(mux)
 	}
+	var bs *batch.Service
+	if !replica {
+		bs, err = newBatch(ctx, cfg, st, bucket, log, cfg.Batch.Workers)
+		if err != nil {
+			return nil, fmt.Errorf("batch jobs: %w", err)
+		}
+		closers = append(closers, func() error { return bs.Stop(context.Background()) })
+		v1opts.Batch = batchAPI{bs}
+	}
 	if replica {
 		endpoints := readOnly(v1.New(st, v1opts))
 		mux.Handle(v1.Prefix+"/endpoints", endpoints)
@@ -166,7 +184,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, replica bool) 
 		return nil, fmt.Errorf("listen on %s:%d: %w (is another server using the port? pick one with --port)", cfg.Host, cfg.Port, err)
 	}
 	return &Server{
-		cfg: cfg, log: log, store: st, bucket: bucket, serving: sp, replica: replica, listener: ln,
+		cfg: cfg, log: log, store: st, bucket: bucket, serving: sp, batch: bs, replica: replica, listener: ln,
 		http: &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
@@ -186,6 +204,11 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 func (s *Server) Run(ctx context.Context) error {
 	if s.serving != nil {
 		s.serving.start(ctx)
+	}
+	if s.batch != nil {
+		if err := s.batch.Start(ctx); err != nil {
+			return err
+		}
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
@@ -207,11 +230,16 @@ func (s *Server) Run(ctx context.Context) error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	var servingErr error
+	var servingErr, batchErr error
 	if s.serving != nil {
 		servingErr = s.serving.stop() // after the HTTP shutdown: answered requests are in the log
 	}
-	return errors.Join(serveErr, servingErr, s.store.Close(), s.bucket.Close())
+	if s.batch != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		batchErr = s.batch.Stop(sctx) // shards in progress finish, or another worker takes them over
+		cancel()
+	}
+	return errors.Join(serveErr, servingErr, batchErr, s.store.Close(), s.bucket.Close())
 }
 
 // redactDB hides a password in a database URL before it is logged.

@@ -31,6 +31,7 @@ type Config struct {
 	MaxRequestBytes int64         `yaml:"max_request_bytes"` // JSON bodies; artifact uploads stream
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	Serving         ServingConfig `yaml:"serving"`
+	Batch           BatchConfig   `yaml:"batch"`
 }
 
 // ServingConfig tunes online serving (the endpoints of `plinth server` and `plinth serve`)
@@ -66,6 +67,7 @@ func Defaults() Config {
 		CacheDir: "./plinth-data/serving-cache", Predictions: "./plinth-data/predictions",
 		LogDir: "./plinth-data/prediction-wal", LogBufferBytes: 1 << 30, LogFlush: 10 * time.Second,
 	}
+	c.Batch = BatchConfig{Workers: 1, ShardRows: 1 << 20, Heartbeat: 5 * time.Second, StaleAfter: 30 * time.Second}
 	return c
 }
 
@@ -144,6 +146,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("max request bytes must be positive")
+	}
+	if b := c.Batch; b.Workers < 0 || b.ShardRows <= 0 || b.Heartbeat <= 0 || b.StaleAfter <= b.Heartbeat {
+		return fmt.Errorf("batch: workers must be 0 or more, shard rows and the heartbeat positive, and the stale-after time longer than the heartbeat")
 	}
 	if sv := c.Serving; sv.Enabled {
 		switch {

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,8 +36,9 @@ const (
 // Local is a Bucket in a folder of the local filesystem. All access goes
 // through an os.Root, so neither ".." nor symlinks can reach outside it.
 type Local struct {
-	root *os.Root
-	dir  string
+	root   *os.Root
+	dir    string
+	staged atomic.Bool // the staging folders exist (OpenLocalDir makes them on first write)
 }
 
 var _ Bucket = (*Local)(nil)
@@ -61,6 +63,7 @@ func NewLocal(dir string) (*Local, error) {
 		}
 	}
 	l := &Local{root: root, dir: abs}
+	l.staged.Store(true)
 	l.removeStale()
 	return l, nil
 }
@@ -105,6 +108,9 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // error, including a size mismatch, the file is removed. h, when not nil,
 // sees every byte written.
 func (l *Local) writeTemp(ctx context.Context, r io.Reader, size int64, h hash.Hash) (string, error) {
+	if err := l.ensureStaging(); err != nil {
+		return "", err
+	}
 	name := tmpDir + "/" + randomHex(16)
 	f, err := l.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -278,6 +284,9 @@ func (l *Local) upload(key, uploadID string) (string, error) {
 func (l *Local) CreateMultipart(ctx context.Context, key string) (string, error) {
 	k, err := objectKey(key)
 	if err != nil {
+		return "", err
+	}
+	if err := l.ensureStaging(); err != nil {
 		return "", err
 	}
 	id := randomHex(16)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,9 +23,20 @@ func TestVersion(t *testing.T) {
 }
 
 func TestDBMigrate(t *testing.T) {
-	db := "sqlite:" + filepath.Join(t.TempDir(), "sub", "plinth.db")
-	if code, out, errOut := run(t, "db", "migrate", "--db", db); code != 0 || !strings.Contains(out, "applied 4 migration") {
+	path := filepath.Join(t.TempDir(), "sub", "plinth.db")
+	db := "sqlite:" + path
+	if code, out, errOut := run(t, "db", "migrate", "--db", db); code != 0 || !strings.Contains(out, "applied 5 migration") {
 		t.Fatalf("first migrate: %d %q %q", code, out, errOut)
+	}
+	// The batch job queue's tables (River's) are created too.
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow("SELECT count(*) FROM river_job").Scan(&n); err != nil {
+		t.Fatalf("the job queue's tables are missing after db migrate: %v", err)
 	}
 	if code, out, _ := run(t, "db", "migrate", "--db", db); code != 0 || !strings.Contains(out, "up to date") {
 		t.Fatalf("second migrate: %d %q", code, out)

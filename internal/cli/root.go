@@ -34,7 +34,8 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newDBCmd(), newVersionCmd(), newModelsCmd(), newEndpointsCmd(), newServeCmd())
+	root.AddCommand(newServerCmd(), newDBCmd(), newVersionCmd(), newModelsCmd(), newEndpointsCmd(), newServeCmd(),
+		newBatchCmd(), newWorkerCmd())
 	return root
 }
 

@@ -99,6 +99,7 @@ func newServerCmd() *cobra.Command {
 			if noServing {
 				cfg.Serving.Enabled = false
 			}
+			applyBatchFlags(cmd, &cfg, flagged, "batch-workers")
 			return runUntilSignal(cmd, cfg, app.NewServer)
 		},
 	}
@@ -107,5 +108,6 @@ func newServerCmd() *cobra.Command {
 	listenFlags(fs, &flagged, app.Defaults().Port)
 	servingFlags(fs, &flagged)
 	fs.BoolVar(&noServing, "no-serving", false, "do not serve endpoints in this process (leave them to `plinth serve` replicas)")
+	batchFlags(fs, &flagged, "batch-workers", "batch shards this server scores at once; 0 leaves them to `plinth worker` processes", app.Defaults().Batch.Workers)
 	return cmd
 }

@@ -90,6 +90,7 @@ type Store interface {
 	LoggedModelStore
 	RegistryStore
 	EndpointStore
+	BatchStore
 
 	Close() error
 }

@@ -15,6 +15,8 @@ type csvReader struct {
 	names []string
 	cols  []textColumn // per column, the current batch (cells reused across batches)
 	err   error        // sticky: io.EOF or the first error
+	row   int64        // records read so far, bad ones included
+	bad   func(row int64, raw, reason string)
 }
 
 func newCSVReader(r io.Reader, opts ReadOptions) (*csvReader, error) {
@@ -35,7 +37,7 @@ func newCSVReader(r io.Reader, opts ReadOptions) (*csvReader, error) {
 	names := make([]string, len(header))
 	copy(names, header)
 	names[0] = strings.TrimPrefix(names[0], "\ufeff") // a byte-order mark from Excel
-	return &csvReader{cr: cr, names: headerNames(names), cols: make([]textColumn, len(names))}, nil
+	return &csvReader{cr: cr, names: headerNames(names), cols: make([]textColumn, len(names)), bad: opts.BadRow}, nil
 }
 
 // headerNames names columns as pandas.read_csv does: an empty name becomes
@@ -105,13 +107,20 @@ func (r *csvReader) Next(maxRows int) (*Table, error) {
 		}
 		if len(rec) != len(r.names) {
 			line, _ := r.cr.FieldPos(0)
-			r.err = fmt.Errorf("csv: line %d has %d fields, but the header has %d", line, len(rec), len(r.names))
+			reason := fmt.Sprintf("csv: line %d has %d fields, but the header has %d", line, len(rec), len(r.names))
+			if r.bad != nil {
+				r.bad(r.row, csvRecordText(rec, r.cr.Comma), reason)
+				r.row++
+				continue
+			}
+			r.err = errors.New(reason)
 			return nil, r.err
 		}
 		for j, s := range rec {
 			r.cols[j].add(s)
 		}
 		rows++
+		r.row++
 	}
 	if rows == 0 {
 		return nil, io.EOF

@@ -43,6 +43,11 @@ type jsonlReader struct {
 	kinds []jsonKind
 	index map[string]int
 	err   error // sticky: io.EOF or the first error
+	row   int64 // non-blank lines read so far, bad ones included
+	bad   func(row int64, raw, reason string)
+	// newKinds lists the columns whose kind the row being parsed fixed, so that a bad
+	// row can be undone (only kept when bad is set).
+	newKinds []int
 
 	// Per batch.
 	cols    []jsonColumn
@@ -62,10 +67,10 @@ type jsonColumn struct {
 	null   []bool
 }
 
-func newJSONLReader(r io.Reader) *jsonlReader {
+func newJSONLReader(r io.Reader, opts ReadOptions) *jsonlReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), maxJSONLine)
-	return &jsonlReader{sc: sc, index: map[string]int{}}
+	return &jsonlReader{sc: sc, index: map[string]int{}, bad: opts.BadRow}
 }
 
 func (r *jsonlReader) Next(maxRows int) (*Table, error) {
@@ -99,11 +104,20 @@ func (r *jsonlReader) Next(maxRows int) (*Table, error) {
 		if len(bytes.TrimLeft(b, " \t\r")) == 0 {
 			continue
 		}
+		columns := len(r.names)
+		r.newKinds = r.newKinds[:0]
 		if err := r.parseRow(b, rows); err != nil {
+			if r.bad != nil {
+				r.undoRow(rows, columns)
+				r.bad(r.row, string(b), fmt.Sprintf("jsonl: line %d: %v", r.line, err))
+				r.row++
+				continue
+			}
 			r.err = fmt.Errorf("jsonl: line %d: %w", r.line, err)
 			return nil, r.err
 		}
 		rows++
+		r.row++
 		for j := range r.cols { // keys absent from this row are null
 			if r.rowSeen[j] != rows {
 				r.cols[j].add(jsonValue{})
@@ -160,6 +174,9 @@ func (r *jsonlReader) set(j, row int, v jsonValue, key []byte) error {
 	if v.kind != kindUnset {
 		if k := r.kinds[j]; k != kindUnset && k != v.kind {
 			return fmt.Errorf("key %q: %s, but earlier rows hold %s in this column", key, v.kind, k)
+		}
+		if r.kinds[j] == kindUnset && r.bad != nil {
+			r.newKinds = append(r.newKinds, j)
 		}
 		r.kinds[j] = v.kind
 	}

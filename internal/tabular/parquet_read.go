@@ -15,7 +15,8 @@ type parquetReader struct {
 	file   *parquet.File
 	cols   []parquetColumn
 	groups []parquet.RowGroup
-	group  int   // current row group
+	group  int   // current row group, an index into groups
+	first  int   // the file's index of groups[0] (for messages)
 	inRow  int64 // rows of the current row group already read
 	temp   *os.File
 	buf    []parquet.Value
@@ -253,10 +254,10 @@ func (r *parquetReader) read(j, n int, col *Column, at int) error {
 		if c.page == nil {
 			page, err := c.pages.ReadPage()
 			if err == io.EOF {
-				return fmt.Errorf("parquet: column %q: row group %d ends %d values early", c.name, r.group, n)
+				return fmt.Errorf("parquet: column %q: row group %d ends %d values early", c.name, r.first+r.group, n)
 			}
 			if err != nil {
-				return fmt.Errorf("parquet: column %q: row group %d: %w", c.name, r.group, err)
+				return fmt.Errorf("parquet: column %q: row group %d: %w", c.name, r.first+r.group, err)
 			}
 			c.page, c.values = page, page.Values()
 		}
@@ -274,7 +275,7 @@ func (r *parquetReader) read(j, n int, col *Column, at int) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("parquet: column %q: row group %d: %w", c.name, r.group, err)
+			return fmt.Errorf("parquet: column %q: row group %d: %w", c.name, r.first+r.group, err)
 		}
 	}
 	return nil

@@ -25,6 +25,13 @@ type ReadOptions struct {
 	// TempDir is where Parquet read from a stream that cannot seek (stdin) is copied
 	// first, since Parquet keeps its schema at the end of the file; "" means os.TempDir().
 	TempDir string
+	// BadRow, when set, is told about each CSV or JSON Lines row that cannot be parsed
+	// (a CSV record with the wrong number of fields; a JSON Lines line that is not valid
+	// JSON, not an object, or holds a value its column cannot take), which is then
+	// skipped instead of failing the read. row is the row's 0-based position among the
+	// file's rows (CSV records after the header; JSON Lines' non-blank lines), counting
+	// skipped rows too; raw is the row's text (for CSV, its fields re-joined).
+	BadRow func(row int64, raw string, reason string)
 }
 
 // DefaultBatchRows is a batch size that keeps memory modest and per-batch costs small.
@@ -38,7 +45,7 @@ func NewReader(r io.Reader, f Format, opts ReadOptions) (Reader, error) {
 	case CSV:
 		return newCSVReader(r, opts)
 	case JSONLines:
-		return newJSONLReader(r), nil
+		return newJSONLReader(r, opts), nil
 	case Parquet:
 		return newParquetReader(r, opts)
 	}

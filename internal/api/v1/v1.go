@@ -43,6 +43,9 @@ type Options struct {
 	// serves; ok is false when it does not serve it (yet). nil means this
 	// process serves no endpoints, and answers carry no "state".
 	EndpointState func(name string) (core.EndpointState, bool)
+	// Batch submits and manages batch jobs; nil answers those requests with 503
+	// (reads still work).
+	Batch Batch
 }
 
 type server struct {
@@ -82,6 +85,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	const m = Prefix + "/models/{name}"
 	const mv = m + "/versions/{version}"
 	const ep = Prefix + "/endpoints"
+	const bj, bs = Prefix + "/batch-jobs", Prefix + "/batch-schedules"
 	routes := []route{
 		{"GET", Prefix + "/models", s.listModels},
 		{"GET", m, s.getModel},
@@ -98,6 +102,15 @@ func (s *server) routes(mux *http.ServeMux) {
 		{"GET", ep + "/{name}", s.getEndpoint},
 		{"PATCH", ep + "/{name}", s.updateEndpoint},
 		{"DELETE", ep + "/{name}", s.deleteEndpoint},
+		{"POST", bj, s.submitBatchJob},
+		{"GET", bj, s.listBatchJobs},
+		{"GET", bj + "/{id}", s.getBatchJob},
+		{"POST", bj + "/{id}/cancel", s.cancelBatchJob},
+		{"POST", bj + "/{id}/retry", s.retryBatchJob},
+		{"POST", bs, s.createBatchSchedule},
+		{"GET", bs, s.listBatchSchedules},
+		{"GET", bs + "/{name}", s.getBatchSchedule},
+		{"DELETE", bs + "/{name}", s.deleteBatchSchedule},
 	}
 	// Each method pattern, then per path a JSON 405 for the other methods (a
 	// pattern with a method is more specific, so it wins).

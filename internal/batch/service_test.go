@@ -1,0 +1,199 @@
+package batch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plinth-ml/plinth/internal/blob"
+	"github.com/plinth-ml/plinth/internal/core"
+	"github.com/plinth-ml/plinth/internal/store"
+	"github.com/plinth-ml/plinth/internal/store/sqlite"
+)
+
+// serviceEnv is a Service on SQLite that works no shards itself (Slots 0), with the
+// golden xgb-classifier registered as churn version 1, alias champion, and a CSV
+// input of its rows.
+type serviceEnv struct {
+	s     *Service
+	st    store.Store
+	dir   string
+	input string
+}
+
+func newServiceEnv(t *testing.T) *serviceEnv {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "plinth.db")
+	st, err := sqlite.Open(ctx, db, store.Options{DefaultArtifactRoot: "mlflow-artifacts:"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bucket, err := blob.NewLocal(filepath.Join(dir, "artifacts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, st, bucket, Options{DBKind: "sqlite", DBTarget: db, CacheDir: filepath.Join(dir, "cache")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Stop(context.Background()) })
+
+	model, err := filepath.Abs("../runtime/testdata/mlflow/xgb-classifier/model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateRegisteredModel(ctx, core.RegisteredModel{Name: "churn"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateModelVersion(ctx, core.ModelVersion{Name: "churn", Source: model}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetRegisteredModelAlias(ctx, "churn", "champion", 1); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(input, []byte("a,b,c,d\n1,2,3,4\n5,6,7,8\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &serviceEnv{s: s, st: st, dir: dir, input: input}
+}
+
+func (e *serviceEnv) spec(out string) core.BatchJobSpec {
+	return core.BatchJobSpec{ModelURI: "models:/churn@champion", Input: e.input, Output: filepath.Join(e.dir, out)}
+}
+
+func TestSubmitValidates(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		edit  func(*core.BatchJobSpec)
+		code  string
+		words string
+	}{
+		{"no model", func(s *core.BatchJobSpec) { s.ModelURI = "" }, core.EINVALID, "model_uri is required"},
+		{"stage URI", func(s *core.BatchJobSpec) { s.ModelURI = "models:/churn/Production" }, core.EINVALID, "models:/NAME@ALIAS"},
+		{"unknown alias", func(s *core.BatchJobSpec) { s.ModelURI = "models:/churn@nope" }, core.ENOTFOUND, "nope"},
+		{"no input", func(s *core.BatchJobSpec) { s.Input = "" }, core.EINVALID, "input is required"},
+		{"missing input", func(s *core.BatchJobSpec) { s.Input = filepath.Join(e.dir, "absent.csv") }, core.EINVALID, "absent.csv"},
+		{"output is input", func(s *core.BatchJobSpec) { s.Output = s.Input }, core.EINVALID, "is the input"},
+		{"bad output format", func(s *core.BatchJobSpec) { s.OutputFormat = "xlsx" }, core.EINVALID, "parquet or csv"},
+		{"bad predict kind", func(s *core.BatchJobSpec) { s.PredictKind = "logits" }, core.EINVALID, "predict_kind"},
+		{"negative parallelism", func(s *core.BatchJobSpec) { s.Parallelism = -1 }, core.EINVALID, "parallelism"},
+		{"missing passthrough", func(s *core.BatchJobSpec) { s.Passthrough = []string{"claim_id"} }, core.EINVALID, "claim_id"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := e.spec("out-" + strings.ReplaceAll(c.name, " ", "-"))
+			c.edit(&spec)
+			_, _, err := e.s.Submit(ctx, spec, SubmitOptions{Actor: "ann"})
+			if core.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.words) {
+				t.Fatalf("error %v (code %q); want %s mentioning %q", err, core.ErrorCode(err), c.code, c.words)
+			}
+		})
+	}
+	jobs, _, err := e.st.ListBatchJobs(ctx, store.BatchJobQuery{})
+	if err != nil || len(jobs) != 0 {
+		t.Fatalf("refused submissions stored %d jobs (%v)", len(jobs), err)
+	}
+}
+
+// TestSubmitPinsVersionAndGatesApproval: the alias is resolved once; a model that
+// requires approval scores only with an approved version.
+func TestSubmitPinsVersionAndGatesApproval(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	job, existed, err := e.s.Submit(ctx, e.spec("out"), SubmitOptions{Actor: "ann"})
+	if err != nil || existed {
+		t.Fatalf("submit: %v (existed %v)", err, existed)
+	}
+	if job.ModelName != "churn" || job.ModelVersion != "1" || job.Actor != "ann" || job.Status != core.BatchQueued ||
+		job.ShardsTotal != 1 || len(job.Inputs) != 1 || !strings.HasPrefix(job.Inputs[0].Digest, "sha256:") {
+		t.Fatalf("job %+v", job)
+	}
+	if _, err := e.st.SetApprovalPolicy(ctx, "churn", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.s.Submit(ctx, e.spec("out2"), SubmitOptions{})
+	if core.ErrorCode(err) != core.ECONFLICT || !strings.Contains(err.Error(), "approve") {
+		t.Fatalf("unapproved version: %v; want ECONFLICT saying how to approve", err)
+	}
+}
+
+// TestCancelAndRetry: a cancelled job can be retried; a finished or unknown one cannot
+// be cancelled.
+func TestCancelAndRetry(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	job, _, err := e.s.Submit(ctx, e.spec("out"), SubmitOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job, err = e.s.Cancel(ctx, job.ID); err != nil || job.Status != core.BatchCancelled {
+		t.Fatalf("cancel: %+v, %v", job, err)
+	}
+	if _, err := e.s.Cancel(ctx, job.ID); core.ErrorCode(err) != core.ECONFLICT {
+		t.Fatalf("cancel twice: %v, want ECONFLICT", err)
+	}
+	if job, err = e.s.Retry(ctx, job.ID); err != nil || job.Status != core.BatchQueued || job.Generation != 2 {
+		t.Fatalf("retry: %+v, %v", job, err)
+	}
+	if _, err := e.s.Cancel(ctx, "0123"); core.ErrorCode(err) != core.ENOTFOUND {
+		t.Fatalf("cancel unknown: %v, want ENOTFOUND", err)
+	}
+}
+
+// TestSchedules: a schedule runs once per due time, however many processes tick; runs
+// missed while nothing ticked collapse into the latest.
+func TestSchedules(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	if _, err := e.s.CreateSchedule(ctx, core.BatchSchedule{Name: "nightly", Cron: "every night", Spec: e.spec("s")}); core.ErrorCode(err) != core.EINVALID {
+		t.Fatalf("bad cron: %v, want EINVALID", err)
+	}
+	if _, err := e.s.CreateSchedule(ctx, core.BatchSchedule{Name: "Nightly Run", Cron: "0 2 * * *", Spec: e.spec("s")}); core.ErrorCode(err) != core.EINVALID {
+		t.Fatalf("bad name: %v, want EINVALID", err)
+	}
+	sc, err := e.s.CreateSchedule(ctx, core.BatchSchedule{Name: "minutely", Cron: "* * * * *", Spec: e.spec("s"), Actor: "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.UnixMilli(sc.CreationTime)
+	if job, err := e.s.RunScheduleIfDue(ctx, sc, created.Add(10*time.Second).Truncate(time.Minute)); err != nil || job != nil {
+		t.Fatalf("before the first due time: job %v, %v", job, err)
+	}
+	now := created.Add(3*time.Minute + 30*time.Second)
+	job, err := e.s.RunScheduleIfDue(ctx, sc, now) // a first process
+	if err != nil || job == nil || job.ScheduleName != "minutely" || job.Actor != "ops" {
+		t.Fatalf("due run: %+v, %v", job, err)
+	}
+	again, err := e.s.RunScheduleIfDue(ctx, sc, now) // a second process with the same stale view
+	if err != nil || again == nil || again.ID != job.ID {
+		t.Fatalf("second process: %+v, %v; want the same job %s", again, err, job.ID)
+	}
+	sc, err = e.st.GetBatchSchedule(ctx, "minutely")
+	if err != nil || sc.LastJobID != job.ID || sc.LastRunTime != now.Truncate(time.Minute).UnixMilli() {
+		t.Fatalf("schedule after the run: %+v, %v", sc, err)
+	}
+	if job, err := e.s.RunScheduleIfDue(ctx, sc, now.Add(10*time.Second)); err != nil || job != nil {
+		t.Fatalf("same minute again: %v, %v", job, err)
+	}
+	jobs, _, err := e.st.ListBatchJobs(ctx, store.BatchJobQuery{ScheduleName: "minutely"})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("schedule ran %d jobs (%v), want 1", len(jobs), err)
+	}
+	next, err := NextRun(sc)
+	if err != nil || !next.Equal(now.Truncate(time.Minute).Add(time.Minute)) {
+		t.Fatalf("next run %v, %v", next, err)
+	}
+}
