@@ -16,6 +16,9 @@ import (
 // scheduleTick is how often workers look for schedules that are due.
 const scheduleTick = 15 * time.Second
 
+// failedRun is a schedule's last job id when its last run could not be submitted.
+const failedRun = "(submission failed; see the worker log)"
+
 // ParseCron checks a schedule's cron expression: five fields (minute hour
 // day-of-month month day-of-week) or a descriptor such as @daily, in UTC.
 func ParseCron(expr string) (cron.Schedule, error) {
@@ -102,7 +105,7 @@ func (s *Service) RunScheduleIfDue(ctx context.Context, sc core.BatchSchedule, n
 	if err != nil {
 		// Record the attempt so a broken schedule does not retry every tick; the
 		// error is in the log and the next run is tried at its time.
-		s.st.ClaimScheduleRun(ctx, sc.Name, due.UnixMilli(), "")
+		s.st.ClaimScheduleRun(ctx, sc.Name, due.UnixMilli(), failedRun)
 		return nil, fmt.Errorf("run due %s: %w", due.Format(time.RFC3339), err)
 	}
 	if _, err := s.st.ClaimScheduleRun(ctx, sc.Name, due.UnixMilli(), job.ID); err != nil {

@@ -197,3 +197,27 @@ func TestSchedules(t *testing.T) {
 		t.Fatalf("next run %v, %v", next, err)
 	}
 }
+
+// TestScheduleFailedRun: a run that cannot be submitted is recorded, so the schedule
+// waits for its next time instead of retrying every tick.
+func TestScheduleFailedRun(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	spec := e.spec("s")
+	sc, err := e.s.CreateSchedule(ctx, core.BatchSchedule{Name: "broken", Cron: "* * * * *", Spec: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(e.input); err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(sc.CreationTime).Add(90 * time.Second)
+	if job, err := e.s.RunScheduleIfDue(ctx, sc, now); err == nil || job != nil {
+		t.Fatalf("run with the input gone: %v, %v; want an error", job, err)
+	}
+	sc, err = e.st.GetBatchSchedule(ctx, "broken")
+	if err != nil || sc.LastJobID != failedRun || sc.LastRunTime != now.Truncate(time.Minute).UnixMilli() {
+		t.Fatalf("schedule after a failed run: %+v, %v", sc, err)
+	}
+}

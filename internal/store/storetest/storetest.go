@@ -43,7 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency", concurrencyTests},
 		{"LoggedModels", loggedModelTests}, {"LoggedModelSearch", loggedModelSearchTests},
 		{"Registry", registryTests}, {"RegistrySearch", registrySearchTests}, {"Approvals", approvalTests},
-		{"Endpoints", endpointTests}, {"Batch", batchTests},
+		{"Endpoints", endpointTests}, {"Batch", batchTests}, {"BatchStale", batchStaleTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

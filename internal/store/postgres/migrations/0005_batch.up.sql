@@ -61,6 +61,9 @@ CREATE TABLE batch_shards (
     end_time        BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (job_id, idx)
 );
+-- Finds the shards of dead workers: RUNNING with an old heartbeat.
+CREATE INDEX batch_shards_running ON batch_shards (status, heartbeat_time);
+
 
 CREATE TABLE batch_schedules (
     name          TEXT COLLATE "C" PRIMARY KEY,

@@ -62,6 +62,9 @@ CREATE TABLE batch_shards (
     PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 
+-- Finds the shards of dead workers: RUNNING with an old heartbeat.
+CREATE INDEX batch_shards_running ON batch_shards (status, heartbeat_time);
+
 CREATE TABLE batch_schedules (
     name          TEXT PRIMARY KEY,
     cron          TEXT NOT NULL,
