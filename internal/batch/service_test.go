@@ -172,7 +172,7 @@ func TestSchedules(t *testing.T) {
 	if job, err := e.s.RunScheduleIfDue(ctx, sc, created.Add(10*time.Second).Truncate(time.Minute)); err != nil || job != nil {
 		t.Fatalf("before the first due time: job %v, %v", job, err)
 	}
-	now := created.Add(3*time.Minute + 30*time.Second)
+	now := created.Truncate(time.Minute).Add(3*time.Minute + 10*time.Second)
 	job, err := e.s.RunScheduleIfDue(ctx, sc, now) // a first process
 	if err != nil || job == nil || job.ScheduleName != "minutely" || job.Actor != "ops" {
 		t.Fatalf("due run: %+v, %v", job, err)
@@ -185,7 +185,7 @@ func TestSchedules(t *testing.T) {
 	if err != nil || sc.LastJobID != job.ID || sc.LastRunTime != now.Truncate(time.Minute).UnixMilli() {
 		t.Fatalf("schedule after the run: %+v, %v", sc, err)
 	}
-	if job, err := e.s.RunScheduleIfDue(ctx, sc, now.Add(10*time.Second)); err != nil || job != nil {
+	if job, err := e.s.RunScheduleIfDue(ctx, sc, now.Add(20*time.Second)); err != nil || job != nil {
 		t.Fatalf("same minute again: %v, %v", job, err)
 	}
 	jobs, _, err := e.st.ListBatchJobs(ctx, store.BatchJobQuery{ScheduleName: "minutely"})

@@ -70,11 +70,41 @@ func RunShard(ctx context.Context, model *pyfunc.Model, in, out, rejects Locatio
 		next:    shard.FirstRow,
 	}
 	defer run.rejects.discard()
-	src, closeSrc, err := openShard(ctx, in, shard, opt.TempDir, run.badRow)
+	// The rows of the next batch are read (and parsed) on another goroutine while this
+	// one scores the current batch: reading would otherwise leave the cores that
+	// evaluate idle. The rows the reader cannot parse travel with the batch they were
+	// skipped in, so rejects are recorded here, in order.
+	var unparsed []badRow // touched only by the reader goroutine, inside Next
+	src, closeSrc, err := openShard(ctx, in, shard, opt.TempDir, func(row int64, raw, reason string) {
+		unparsed = append(unparsed, badRow{row, raw, reason})
+	})
 	if err != nil {
 		return ShardOutput{}, fmt.Errorf("input %s: %w", in.uriOf(shard.File), err)
 	}
 	defer closeSrc()
+	batches := make(chan readBatch, 1)
+	stop := make(chan struct{})
+	reading := make(chan struct{})
+	go func() {
+		defer close(reading)
+		for {
+			t, err := src.Next(opt.BatchRows)
+			rb := readBatch{table: t, err: err, unparsed: unparsed}
+			unparsed = nil
+			select {
+			case batches <- rb:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { // before closeSrc: the reader must be done with src
+		close(stop)
+		<-reading
+	}()
 
 	var part *tempPart
 	defer func() {
@@ -86,7 +116,16 @@ func RunShard(ctx context.Context, model *pyfunc.Model, in, out, rejects Locatio
 		if err := ctx.Err(); err != nil {
 			return ShardOutput{}, err
 		}
-		batch, err := src.Next(opt.BatchRows)
+		var rb readBatch
+		select {
+		case rb = <-batches:
+		case <-ctx.Done():
+			return ShardOutput{}, ctx.Err()
+		}
+		for _, b := range rb.unparsed {
+			run.badRow(b.row, b.raw, b.reason)
+		}
+		batch, err := rb.table, rb.err
 		if err := run.rejects.flush(); err != nil {
 			return ShardOutput{}, fmt.Errorf("rejects: %w", err)
 		}
@@ -229,6 +268,19 @@ func openParquetShard(ctx context.Context, in Location, key string, shard core.B
 		}
 	}
 	return r, func() { r.Close(); closeRA() }, nil
+}
+
+// readBatch is what the reader goroutine hands over: a batch (or the read's error) and
+// the rows it skipped to read it.
+type readBatch struct {
+	table    *tabular.Table
+	err      error
+	unparsed []badRow
+}
+
+type badRow struct {
+	row         int64
+	raw, reason string
 }
 
 // shardRun is the state of one RunShard.
