@@ -1,14 +1,20 @@
 package batch
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/plinth-ml/plinth/internal/blob"
 	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/tabular"
+	"github.com/plinth-ml/plinth/internal/testutil/pyenv"
 )
 
 func TestPlanParquetFolder(t *testing.T) {
@@ -114,5 +120,86 @@ func TestPlanRefusesASchemaThatCannotFit(t *testing.T) {
 	_, shards := planFolder(t, in, g.model, []string{"id"}, 0)
 	if len(shards) != 2 || shards[1] != (core.BatchShard{Index: 1, File: "b.csv", Format: "csv"}) {
 		t.Errorf("shards %+v", shards)
+	}
+}
+
+// localAsRemote hides a local bucket's type, so Parquet is read by ranged requests and
+// a prefetched range, as from S3; it counts the bytes fetched.
+type localAsRemote struct {
+	*blob.Local
+	fetched, requests atomic.Int64
+}
+
+func (l *localAsRemote) GetRange(ctx context.Context, key string, off, n int64) (io.ReadCloser, error) {
+	l.fetched.Add(n)
+	l.requests.Add(1)
+	return l.Local.GetRange(ctx, key, off, n)
+}
+
+// A file written by pyarrow (dictionary pages, several data pages per chunk, pandas
+// metadata) is planned by its row groups and read by ranges exactly.
+func TestPyarrowFileByRanges(t *testing.T) {
+	t.Parallel()
+	py := pyenv.Python(t)
+	g := loadGolden(t, "xgb-booster")
+	dir := t.TempDir()
+	script := `
+import json, sys
+import pandas as pd, pyarrow as pa, pyarrow.parquet as pq
+c = json.load(open(sys.argv[1]))["input"]
+rows = [c["data"][i % len(c["data"])] for i in range(1000)]
+df = pd.DataFrame(rows, columns=c["columns"])
+df.insert(0, "key", ["k%03d" % (i % 37) for i in range(1000)])
+df.insert(0, "id", range(1000))
+pq.write_table(pa.Table.from_pandas(df), sys.argv[2], row_group_size=128, data_page_size=512, use_dictionary=True)
+`
+	path := filepath.Join(dir, "in", "py.parquet")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if out, err := exec.Command(py, "-c", script, filepath.Join(goldenModels, "xgb-booster", "expected.json"), path).CombinedOutput(); err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	local, err := blob.OpenLocalDir(filepath.Join(dir, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := &localAsRemote{Local: local}
+	in := Location{URI: filepath.Join(dir, "in"), Bucket: remote}
+	out, rej := openLoc(t, filepath.Join(dir, "out")), openLoc(t, filepath.Join(dir, "rej"))
+	files, shards := planFolder(t, in, g.model, []string{"id", "key"}, 300)
+	if len(shards) != 4 || shards[3].RowGroupStart != 6 || shards[3].RowGroupEnd != 8 || shards[3].FirstRow != 768 || shards[3].Rows != 232 {
+		t.Fatalf("shards %+v", shards)
+	}
+	file, _ := os.Open(path)
+	defer file.Close()
+	pf, err := tabular.OpenParquet(file, files[0].Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range shards {
+		before, calls := remote.fetched.Load(), remote.requests.Load()
+		res, err := RunShard(bg, g.model, in, out, rej, s, ShardOptions{Passthrough: []string{"id", "key"}, BatchRows: 100, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A block for the magic bytes, one for the footer, then the row groups at once.
+		var span int64
+		for _, rg := range pf.RowGroups()[s.RowGroupStart:s.RowGroupEnd] {
+			span += rg.Bytes
+		}
+		fetched, requests := remote.fetched.Load()-before, remote.requests.Load()-calls
+		if requests > 3 || fetched > span+2*files[0].Size {
+			t.Errorf("shard %d: %d requests for %d bytes; its row groups hold %d", s.Index, requests, fetched, span)
+		}
+		got := readFile(t, filepath.Join(dir, "out", res.Part), tabular.Parquet)
+		if got.Rows() != int(s.Rows) {
+			t.Fatalf("shard %d: %d rows, want %d", s.Index, got.Rows(), s.Rows)
+		}
+		for i := range got.Rows() {
+			id := got.Columns[0].Ints[i]
+			if id != s.FirstRow+int64(i) || got.Columns[1].Strings[i] != fmt.Sprintf("k%03d", id%37) {
+				t.Fatalf("shard %d row %d: id %d, key %s", s.Index, i, id, got.Columns[1].Strings[i])
+			}
+			g.checkRow(t, id, 0, got.Columns[2].Floats[i])
+		}
 	}
 }
