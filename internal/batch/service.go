@@ -39,8 +39,8 @@ type Options struct {
 	StaleAfter time.Duration
 	// Threads evaluating rows per shard; 0: all cores.
 	Threads int
-	// CacheDir holds downloaded models; TempDir the parts being written. Defaults: the
-	// system's temporary folder.
+	// CacheDir holds downloaded models (default: a temporary folder of this process,
+	// removed by Stop); TempDir the parts being written (default: the system's).
 	CacheDir, TempDir string
 	// WorkerID names this process in shard claims; default host-pid.
 	WorkerID string
@@ -55,6 +55,9 @@ type Service struct {
 	close  func()
 	opts   Options
 	log    *slog.Logger
+	// removeCache deletes the model cache this service made for itself; nil when the
+	// cache folder was given.
+	removeCache func()
 }
 
 // New opens the job queue. bucket is the artifact store that models are downloaded from.
@@ -75,7 +78,8 @@ func New(ctx context.Context, st store.Store, bucket blob.Bucket, opts Options) 
 		host, _ := os.Hostname()
 		opts.WorkerID = host + "-" + strconv.Itoa(os.Getpid())
 	}
-	if opts.CacheDir == "" {
+	ownCache := opts.CacheDir == ""
+	if ownCache {
 		dir, err := os.MkdirTemp(opts.TempDir, "plinth-batch-models-")
 		if err != nil {
 			return nil, fmt.Errorf("batch: model cache: %w", err)
@@ -84,6 +88,9 @@ func New(ctx context.Context, st store.Store, bucket blob.Bucket, opts Options) 
 	}
 	s := &Service{st: st, loader: serving.NewLoader(st, bucket, opts.CacheDir), opts: opts,
 		log: opts.Logger.With("component", "batch")}
+	if ownCache {
+		s.removeCache = func() { os.RemoveAll(opts.CacheDir) }
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &shardWorker{s: s})
 	river.AddWorker(workers, &commitWorker{s: s})
@@ -92,6 +99,9 @@ func New(ctx context.Context, st store.Store, bucket blob.Bucket, opts Options) 
 		clientID: opts.WorkerID, logger: opts.Logger,
 	})
 	if err != nil {
+		if s.removeCache != nil {
+			s.removeCache()
+		}
 		return nil, err
 	}
 	s.q, s.close = q, closeQ
@@ -153,6 +163,9 @@ func (s *Service) Stop(ctx context.Context) error {
 		err = s.q.Stop(ctx)
 	}
 	s.close()
+	if s.removeCache != nil {
+		s.removeCache()
+	}
 	return err
 }
 
