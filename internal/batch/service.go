@@ -78,6 +78,11 @@ func New(ctx context.Context, st store.Store, bucket blob.Bucket, opts Options) 
 		host, _ := os.Hostname()
 		opts.WorkerID = host + "-" + strconv.Itoa(os.Getpid())
 	}
+	if opts.TempDir != "" {
+		if err := os.MkdirAll(opts.TempDir, 0o755); err != nil {
+			return nil, fmt.Errorf("batch: temporary folder: %w", err)
+		}
+	}
 	ownCache := opts.CacheDir == ""
 	if ownCache {
 		dir, err := os.MkdirTemp(opts.TempDir, "plinth-batch-models-")
@@ -195,24 +200,24 @@ func (s *Service) Submit(ctx context.Context, spec core.BatchJobSpec, opt Submit
 		return core.BatchJob{}, false, err
 	}
 	if err := s.loader.CheckApproval(ctx, mv); err != nil {
-		return core.BatchJob{}, false, core.Errorf(core.ECONFLICT, "%v", err)
+		return core.BatchJob{}, false, core.Errorf(core.ECONFLICT, "%s", reason(err))
 	}
 	model, err := s.loader.Load(ctx, mv)
 	if err != nil {
-		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "model %s version %d cannot be loaded: %v", mv.Name, mv.Version, err)
+		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "model %s version %d cannot be loaded: %s", mv.Name, mv.Version, reason(err))
 	}
 	in, err := OpenLocation(ctx, spec.Input, s.opts.S3)
 	if err != nil {
-		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "input %s: %v", spec.Input, err)
+		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "input %s: %s", spec.Input, reason(err))
 	}
 	defer in.Bucket.Close()
 	inputs, err := ListInputs(ctx, in, spec.InputFormat)
 	if err != nil {
-		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "input %s: %v", spec.Input, err)
+		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "input %s: %s", spec.Input, reason(err))
 	}
 	shards, err := Plan(ctx, in, inputs, model, spec.Passthrough, s.opts.ShardRows)
 	if err != nil {
-		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "the model cannot score %s: %v", spec.Input, err)
+		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "the model cannot score %s: %s", spec.Input, reason(err))
 	}
 	job = core.BatchJob{
 		Spec: spec, ModelName: mv.Name, ModelVersion: strconv.FormatInt(mv.Version, 10),
@@ -330,6 +335,16 @@ func validateSpec(spec *core.BatchJobSpec) error {
 		seen[c] = true
 	}
 	return nil
+}
+
+// reason is err's message for a caller: an application error's message without its
+// code (which the API puts next to it), any other error's text.
+func reason(err error) string {
+	var e *core.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
 }
 
 // isStopped reports whether err says the job or shard was taken away from us.

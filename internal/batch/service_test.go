@@ -94,7 +94,7 @@ func TestSubmitValidates(t *testing.T) {
 			spec := e.spec("out-" + strings.ReplaceAll(c.name, " ", "-"))
 			c.edit(&spec)
 			_, _, err := e.s.Submit(ctx, spec, SubmitOptions{Actor: "ann"})
-			if core.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.words) {
+			if core.ErrorCode(err) != c.code || !strings.Contains(err.Error(), c.words) || strings.Count(err.Error(), c.code+": ") > 1 {
 				t.Fatalf("error %v (code %q); want %s mentioning %q", err, core.ErrorCode(err), c.code, c.words)
 			}
 		})

@@ -190,8 +190,14 @@ func followJob(ctx context.Context, c *client, id string, every time.Duration, w
 // progressLine is "[######----]  4/10 shards  1,048,576/2,500,000 rows  350,000 rows/s  ETA 4s".
 func progressLine(job v1.BatchJob, now time.Time) string {
 	const width = 24
+	// Rows are known at planning for Parquet shards only; with any other shard the
+	// total is unknown and progress is counted in shards.
 	var total int64
 	for _, s := range job.Shards {
+		if s.Rows == 0 {
+			total = 0
+			break
+		}
 		total += s.Rows
 	}
 	frac := 0.0

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 )
 
 // maxJSONLine bounds one line of JSON Lines input (one row).
@@ -171,7 +172,15 @@ func (r *jsonlReader) set(j, row int, v jsonValue, key []byte) error {
 		c.dropLast()
 	}
 	r.rowSeen[j] = row + 1
-	if v.kind != kindUnset {
+	if v.kind != kindUnset && r.bad != nil {
+		// Reporting bad rows, a value of another kind does not make its row bad: the
+		// row "x" in a column of numbers may be the bad one as well as the numbers.
+		// The batch's column holds every value's text instead (as a CSV column with
+		// "x" does), and the model's signature tells which rows it cannot take.
+		if c.kind != kindUnset && c.kind != v.kind && c.kind != kindString {
+			c.toText()
+		}
+	} else if v.kind != kindUnset {
 		if k := r.kinds[j]; k != kindUnset && k != v.kind {
 			return fmt.Errorf("key %q: %s, but earlier rows hold %s in this column", key, v.kind, k)
 		}
@@ -197,6 +206,10 @@ func (c *jsonColumn) add(v jsonValue) {
 		for range len(c.null) - 1 {
 			c.appendZero()
 		}
+	}
+	if c.kind == kindString && v.kind != kindString { // a column of mixed kinds (see set)
+		c.strs = append(c.strs, v.text())
+		return
 	}
 	switch v.kind {
 	case kindNumber:
@@ -262,6 +275,40 @@ func (c *jsonColumn) toFloats() {
 		}
 	}
 	c.ints = nil
+}
+
+// toText turns the values so far into their text ("" where null), for a column whose
+// rows hold values of different kinds.
+func (c *jsonColumn) toText() {
+	strs := make([]string, len(c.null), max(2*len(c.null), 16))
+	for i := range strs {
+		if c.null[i] {
+			continue
+		}
+		switch {
+		case c.kind == kindBool:
+			strs[i] = strconv.FormatBool(c.bools[i])
+		case c.allInt:
+			strs[i] = strconv.FormatInt(c.ints[i], 10)
+		default:
+			strs[i] = strconv.FormatFloat(c.floats[i], 'g', -1, 64)
+		}
+	}
+	c.kind, c.allInt, c.strs = kindString, false, strs
+	c.ints, c.floats, c.bools = nil, nil, nil
+}
+
+// text is a scalar's text, for a column of mixed kinds.
+func (v jsonValue) text() string {
+	switch {
+	case v.kind == kindString:
+		return v.s
+	case v.kind == kindBool:
+		return strconv.FormatBool(v.b)
+	case v.isInt:
+		return strconv.FormatInt(v.i, 10)
+	}
+	return strconv.FormatFloat(v.f, 'g', -1, 64)
 }
 
 // finish returns the batch's column; sticky is the kind earlier batches gave it.
