@@ -186,7 +186,7 @@ class PlinthBatch:
                            "--artifacts", os.path.join(self.dir, "artifacts"),
                            "--model-cache", os.path.join(self.dir, "model-cache"),
                            "--prediction-log-dir", os.path.join(self.dir, "prediction-wal"),
-                           "--predictions", os.path.join(self.dir, "predictions")],
+                           "--predictions", os.path.join(self.dir, "predictions")] + self.args.plinth_args.split(),
                           os.path.join(self.args.work, "plinth.log"), cwd=self.dir)  # defaults land here too
         wait_for("plinth server", lambda: http("GET", base + "/health", timeout=5)[0] == 200, 60, self.proc)
         if not self.registered:
@@ -543,6 +543,7 @@ def main():
     ap.add_argument("--poll", default="100ms",
                     help="plinth batch run --poll: how often --wait asks the server (its default, 1s, would add up to 1 s to each run)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds one timed run may take")
+    ap.add_argument("--plinth-args", default="", help="extra flags for plinth server, e.g. \"--batch-workers 2\"")
     ap.add_argument("--plinth", default=os.path.join(ROOT, "bin", "plinth"))
     ap.add_argument("--no-build", action="store_true", help="use --plinth as it is (default: make build first)")
     ap.add_argument("--keep", action="store_true", help="keep the outputs and Plinth's server folder (the input and model are always kept)")

@@ -67,7 +67,7 @@ func Defaults() Config {
 		CacheDir: "./plinth-data/serving-cache", Predictions: "./plinth-data/predictions",
 		LogDir: "./plinth-data/prediction-wal", LogBufferBytes: 1 << 30, LogFlush: 10 * time.Second,
 	}
-	c.Batch = BatchConfig{Workers: 1, ShardRows: 1 << 20, Heartbeat: 5 * time.Second, StaleAfter: 30 * time.Second}
+	c.Batch = BatchConfig{Workers: 2, ShardRows: 1 << 20, Heartbeat: 5 * time.Second, StaleAfter: 30 * time.Second}
 	return c
 }
 

@@ -65,7 +65,7 @@ heartbeat is --stale-after old, and finished shards are never recomputed. It ans
 			}
 			applyBatchFlags(cmd, &cfg, flagged, "workers")
 			if !cmd.Flags().Changed("workers") && cfg.Batch.Workers < 1 {
-				cfg.Batch.Workers = 1
+				cfg.Batch.Workers = app.Defaults().Batch.Workers // a config file's 0 is for the server
 			}
 			log, err := app.NewLogger(cfg, os.Stderr)
 			if err != nil {
@@ -79,7 +79,7 @@ heartbeat is --stale-after old, and finished shards are never recomputed. It ans
 	fs := cmd.Flags()
 	configFlags(fs, &configPath, &flagged)
 	listenFlags(fs, &flagged, workerPort)
-	batchFlags(fs, &flagged, "workers", "shards this worker scores at once (each already uses every core)", 1)
+	batchFlags(fs, &flagged, "workers", "shards this worker scores at once: two let one shard's reading and writing overlap the other's evaluation", app.Defaults().Batch.Workers)
 	return cmd
 }
 
