@@ -23,12 +23,7 @@ func servingFlags(fs *pflag.FlagSet, cfg *app.Config) {
 
 // applyServingFlags copies the serving flags given on the command line over cfg.
 func applyServingFlags(cmd *cobra.Command, cfg *app.Config, flagged app.Config) {
-	fs := cmd.Flags()
-	set := func(name string, apply func()) {
-		if fs.Lookup(name) != nil && fs.Changed(name) {
-			apply()
-		}
-	}
+	set := ifGiven(cmd)
 	set("predictions", func() { cfg.Serving.Predictions = flagged.Serving.Predictions })
 	set("prediction-log-dir", func() { cfg.Serving.LogDir = flagged.Serving.LogDir })
 	set("model-cache", func() { cfg.Serving.CacheDir = flagged.Serving.CacheDir })

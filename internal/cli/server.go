@@ -47,12 +47,7 @@ func loadConfig(cmd *cobra.Command, configPath string, flagged app.Config) (app.
 	if err := cfg.LoadEnv(lookupEnv); err != nil {
 		return cfg, err
 	}
-	fs := cmd.Flags()
-	set := func(name string, apply func()) {
-		if fs.Changed(name) {
-			apply()
-		}
-	}
+	set := ifGiven(cmd)
 	set("host", func() { cfg.Host = flagged.Host })
 	set("port", func() { cfg.Port = flagged.Port })
 	set("db", func() { cfg.DB = flagged.DB })

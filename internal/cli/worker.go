@@ -23,14 +23,20 @@ func batchFlags(fs *pflag.FlagSet, cfg *app.Config, workersFlag, workersHelp str
 	fs.StringVar(&cfg.Batch.TempDir, "batch-temp", def.TempDir, "folder for output parts being written (default: the system's temporary folder)")
 }
 
-// applyBatchFlags copies the batch flags given on the command line over cfg.
-func applyBatchFlags(cmd *cobra.Command, cfg *app.Config, flagged app.Config, workersFlag string) {
+// ifGiven returns set(name, apply), which runs apply when the command has the flag name
+// and it was given on the command line (flags win over the file and the environment).
+func ifGiven(cmd *cobra.Command) func(name string, apply func()) {
 	fs := cmd.Flags()
-	set := func(name string, apply func()) {
+	return func(name string, apply func()) {
 		if fs.Lookup(name) != nil && fs.Changed(name) {
 			apply()
 		}
 	}
+}
+
+// applyBatchFlags copies the batch flags given on the command line over cfg.
+func applyBatchFlags(cmd *cobra.Command, cfg *app.Config, flagged app.Config, workersFlag string) {
+	set := ifGiven(cmd)
 	set(workersFlag, func() { cfg.Batch.Workers = flagged.Batch.Workers })
 	set("shard-rows", func() { cfg.Batch.ShardRows = flagged.Batch.ShardRows })
 	set("heartbeat", func() { cfg.Batch.Heartbeat = flagged.Batch.Heartbeat })
