@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/plinth-ml/plinth/internal/blob"
 	"github.com/plinth-ml/plinth/internal/core"
@@ -126,6 +127,48 @@ func (s *Service) Start(ctx context.Context) error {
 	return nil
 }
 
+// requeueLost queues again the work of queue jobs that a worker fetched but died with
+// before it claimed the shard (the shard is still PENDING) or finished the commit (the
+// batch job is still RUNNING): the queue counts those jobs as running, and would hand
+// them out again only after a day. A live worker claims within moments of a fetch, so a
+// job running for StaleAfter whose shard is unclaimed has lost its worker; queueing it
+// twice is harmless, since the claim lets one worker work a shard.
+func (s *Service) requeueLost(ctx context.Context) {
+	res, err := s.q.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).
+		Kinds(shardArgs{}.Kind(), commitArgs{}.Kind()).First(500))
+	if err != nil {
+		s.log.Warn("batch: list running queue jobs", "err", err)
+		return
+	}
+	cutoff := time.Now().Add(-s.opts.StaleAfter)
+	for _, rj := range res.Jobs {
+		if rj.AttemptedAt == nil || rj.AttemptedAt.After(cutoff) {
+			continue
+		}
+		var args shardArgs // commitArgs has the same job_id and generation
+		if err := json.Unmarshal(rj.EncodedArgs, &args); err != nil {
+			continue
+		}
+		job, err := s.st.GetBatchJob(ctx, args.JobID)
+		if err != nil || (job.Status != core.BatchQueued && job.Status != core.BatchRunning) || job.Generation != args.Generation {
+			continue
+		}
+		var again river.JobArgs = commitArgs{JobID: args.JobID, Generation: args.Generation, Lost: rj.ID}
+		if rj.Kind == (shardArgs{}).Kind() {
+			shards, err := s.st.ListBatchShards(ctx, args.JobID)
+			if err != nil || args.Index >= len(shards) || shards[args.Index].Status != core.ShardPending {
+				continue
+			}
+			again = shardArgs{JobID: args.JobID, Index: args.Index, Generation: args.Generation, Lost: rj.ID}
+		}
+		if _, err := s.q.Insert(ctx, again, nil); err != nil {
+			s.log.Warn("batch: queue lost work again", "job", args.JobID, "err", err)
+			continue
+		}
+		s.log.Info("batch work of a dead worker queued again", "job", args.JobID, "kind", rj.Kind, "shard", args.Index)
+	}
+}
+
 // reapStale queues again, every half StaleAfter, the shards whose worker stopped
 // sending heartbeats (killed, or cut off from the database): whichever worker takes
 // the new job claims the shard, since its heartbeat is stale. Every worker process
@@ -139,6 +182,7 @@ func (s *Service) reapStale(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		s.requeueLost(ctx)
 		stale, err := s.st.ListStaleBatchShards(ctx, time.Now().Add(-s.opts.StaleAfter).UnixMilli(), 100)
 		if err != nil {
 			s.log.Warn("batch: look for shards of dead workers", "err", err)

@@ -19,8 +19,10 @@ type shardArgs struct {
 	JobID      string `json:"job_id"`
 	Index      int    `json:"index"`
 	Generation int    `json:"generation"`
-	// Takeover is the attempt of a dead worker that this job takes over (0 at first).
-	Takeover int `json:"takeover,omitempty"`
+	// Takeover is the attempt of a dead worker that this job takes over (0 at first);
+	// Lost is the queue's id of a job that a worker fetched but died before claiming.
+	Takeover int   `json:"takeover,omitempty"`
+	Lost     int64 `json:"lost,omitempty"`
 }
 
 func (shardArgs) Kind() string { return "plinth_batch_shard" }
@@ -33,6 +35,7 @@ func (shardArgs) InsertOpts() river.InsertOpts {
 type commitArgs struct {
 	JobID      string `json:"job_id"`
 	Generation int    `json:"generation"`
+	Lost       int64  `json:"lost,omitempty"` // as in shardArgs
 }
 
 func (commitArgs) Kind() string { return "plinth_batch_commit" }
