@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -431,15 +432,32 @@ func TestBatchWorkerCrashOnPostgresAndS3(t *testing.T) {
 	// Kill worker 1 while it holds a shard, once some shards are done.
 	w1id := "-" + strconv.Itoa(w1.cmd.Process.Pid)
 	var victim int = -1
-	waitUntil(t, 2*time.Minute, "worker 1 to hold a shard after some are done", func() (bool, string) {
-		j := getBatch(t, srv.URL, job.ID)
+	// The worker is frozen (SIGSTOP) before the shards are read, so the shard it holds
+	// cannot finish between the look and the kill.
+	held := func(j batchJob) int {
 		for _, s := range j.Shards {
-			if s.Status == "RUNNING" && strings.HasSuffix(s.Worker, w1id) && j.ShardsDone >= 2 {
-				victim = s.Index
-				return true, ""
+			if s.Status == "RUNNING" && strings.HasSuffix(s.Worker, w1id) {
+				return s.Index
 			}
 		}
-		return j.Status != "QUEUED" && j.Status != "RUNNING", fmt.Sprintf("%s, %d/%d done", j.Status, j.ShardsDone, j.ShardsTotal)
+		return -1
+	}
+	waitUntil(t, 2*time.Minute, "worker 1 to hold a shard after some are done", func() (bool, string) {
+		j := getBatch(t, srv.URL, job.ID)
+		if j.Status != "QUEUED" && j.Status != "RUNNING" {
+			return true, ""
+		}
+		if j.ShardsDone < 2 || held(j) < 0 {
+			return false, fmt.Sprintf("%s, %d/%d done", j.Status, j.ShardsDone, j.ShardsTotal)
+		}
+		if err := w1.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		if victim = held(getBatch(t, srv.URL, job.ID)); victim < 0 {
+			w1.cmd.Process.Signal(syscall.SIGCONT)
+			return false, "worker 1 was between shards"
+		}
+		return true, ""
 	})
 	if victim < 0 {
 		t.Fatalf("the job ended before worker 1 could be killed mid-shard: make it bigger")
