@@ -114,13 +114,14 @@ func New(ctx context.Context, st store.Store, bucket blob.Bucket, opts Options) 
 	return s, nil
 }
 
-// Start begins working shards (when Slots > 0) and running schedules.
+// Start begins working shards (when Slots > 0), running schedules and queueing again
+// the work of dead workers; a server that leaves the shards to workers still does the
+// last two.
 func (s *Service) Start(ctx context.Context) error {
-	if s.opts.Slots == 0 {
-		return nil
-	}
-	if err := s.q.Start(ctx); err != nil {
-		return fmt.Errorf("batch: start workers: %w", err)
+	if s.opts.Slots > 0 {
+		if err := s.q.Start(ctx); err != nil {
+			return fmt.Errorf("batch: start workers: %w", err)
+		}
 	}
 	go s.runSchedules(ctx)
 	go s.reapStale(ctx)
@@ -307,7 +308,7 @@ func (s *Service) enqueue(ctx context.Context, job core.BatchJob, indexes []int)
 		params[i] = river.InsertManyParams{Args: shardArgs{JobID: job.ID, Index: idx, Generation: job.Generation}}
 	}
 	if _, err := s.q.InsertMany(ctx, params); err != nil {
-		return fmt.Errorf("batch: queue the shards of job %s: %w (plinth batch retry %s queues them again)", job.ID, err, job.ID)
+		return fmt.Errorf("batch: queue the shards of job %s: %w (plinth batch cancel %s, then plinth batch retry %s, queues them again)", job.ID, err, job.ID, job.ID)
 	}
 	return nil
 }
