@@ -30,7 +30,7 @@ type BatchConfig struct {
 	// a second lets one shard's reading and writing overlap the other's evaluation
 	// (about 30% more rows/s on 2 cores, twice the memory).
 	Workers    int           `yaml:"workers"`
-	ShardRows  int64         `yaml:"shard_rows"`  // target rows per Parquet shard
+	ShardRows  int64         `yaml:"shard_rows"`  // target rows per shard
 	Heartbeat  time.Duration `yaml:"heartbeat"`   // how often a worker confirms it holds its shard
 	StaleAfter time.Duration `yaml:"stale_after"` // a heartbeat this old frees the shard for another worker
 	CacheDir   string        `yaml:"cache_dir"`   // downloaded models ("" is a temporary folder)

@@ -19,13 +19,19 @@ import (
 // worker's shard is quick to redo.
 const DefaultMaxShardRows = 1 << 20
 
+// minTextSplitBytes is the fewest bytes a row of CSV or JSON Lines takes ("1\n"), so
+// that a file of at most minTextSplitBytes × maxShardRows bytes cannot need splitting
+// and is not read at planning.
+const minTextSplitBytes = 2
+
 // schemaSampleRows is how many JSON Lines rows Plan reads to learn a file's columns.
 const schemaSampleRows = tabular.DefaultBatchRows
 
 // Plan splits inputs into shards (Index 0..n-1, JobID left empty): a Parquet file by
 // row groups, consecutive groups up to maxShardRows rows per shard (a bigger group
-// alone), with Rows and FirstRow filled; a CSV or JSON Lines file is one shard
-// (FirstRow 0, Rows 0). Empty files get no shard.
+// alone); a CSV or JSON Lines file that may hold more than maxShardRows rows by byte
+// ranges of maxShardRows rows (see planText), found by reading it once; a smaller one
+// is one shard (Rows 0). Empty files get no shard.
 //
 // It checks the schema before any work: every column the model needs and every
 // passthrough column must be in each file (Parquet: its schema; CSV: the header; JSON
@@ -54,7 +60,11 @@ func Plan(ctx context.Context, loc Location, inputs []core.BatchInputFile, model
 			names, more, err = planParquet(ctx, loc, in, maxShardRows)
 		case "csv", "jsonl":
 			names, err = textColumns(ctx, loc, in)
-			if err == nil && names != nil {
+			switch {
+			case err != nil || names == nil:
+			case in.Size > minTextSplitBytes*maxShardRows:
+				more, err = planText(ctx, loc, in, maxShardRows)
+			default:
 				more = []core.BatchShard{{File: in.Path, Format: in.Format}}
 			}
 		default:

@@ -31,7 +31,7 @@ type Options struct {
 	// Slots is how many shards this process works at once; 0 makes a service that
 	// submits and manages jobs but works none (a server started with --no-batch-worker).
 	Slots int
-	// ShardRows is the target size of a Parquet shard; default 1,048,576 rows.
+	// ShardRows is the target size of a shard; default 1,048,576 rows.
 	ShardRows int64
 	// Heartbeat is how often a worker confirms it still holds its shard; default 5s.
 	Heartbeat time.Duration

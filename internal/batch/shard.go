@@ -195,8 +195,9 @@ func outputFormat(s string) (tabular.Format, error) {
 }
 
 // openShard opens a reader of the shard's rows: its row groups of a Parquet file (only
-// those bytes are fetched from a remote store), or the whole CSV or JSON Lines file,
-// streamed, with rows that cannot be parsed reported to bad.
+// those bytes are fetched from a remote store), or the CSV or JSON Lines file or its
+// byte range, streamed, with rows that cannot be parsed reported to bad by their
+// position in the file.
 func openShard(ctx context.Context, in Location, shard core.BatchShard, tempDir string, bad func(int64, string, string)) (tabular.Reader, func(), error) {
 	key := in.fileKey(shard.File)
 	switch shard.Format {
@@ -207,11 +208,14 @@ func openShard(ctx context.Context, in Location, shard core.BatchShard, tempDir 
 		if shard.Format == "jsonl" {
 			f = tabular.JSONLines
 		}
-		rc, _, err := in.Bucket.Get(ctx, key)
+		opts := tabular.ReadOptions{TempDir: tempDir, BadRow: func(row int64, raw, reason string) {
+			bad(shard.FirstRow+row, raw, reason)
+		}}
+		rc, err := openText(ctx, in.Bucket, key, shard, &opts)
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := tabular.NewReader(ctxReader{ctx, rc}, f, tabular.ReadOptions{TempDir: tempDir, BadRow: bad})
+		r, err := tabular.NewReader(ctxReader{ctx, rc}, f, opts)
 		if err != nil {
 			rc.Close()
 			return nil, nil, err

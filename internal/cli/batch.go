@@ -374,14 +374,17 @@ func describeJob(w io.Writer, j v1.BatchJob) {
 	fmt.Fprintln(w, "\nShards:")
 	rows = rows[:0]
 	for _, s := range j.Shards {
-		groups := "-"
-		if s.RowGroupEnd > 0 {
-			groups = fmt.Sprintf("%d–%d", s.RowGroupStart, s.RowGroupEnd-1)
+		part := "whole"
+		switch {
+		case s.RowGroupEnd > 0:
+			part = fmt.Sprintf("row groups %d–%d", s.RowGroupStart, s.RowGroupEnd-1)
+		case s.ByteEnd > 0:
+			part = fmt.Sprintf("bytes %s–%s", groupDigits(s.ByteStart), groupDigits(s.ByteEnd-1))
 		}
-		rows = append(rows, []string{strconv.Itoa(s.Index), orDash(s.File), groups, s.Status, strconv.Itoa(s.Attempts),
+		rows = append(rows, []string{strconv.Itoa(s.Index), orDash(s.File), part, s.Status, strconv.Itoa(s.Attempts),
 			groupDigits(s.RowsOut), groupDigits(s.RowsRejected), orDash(s.Part), orDash(s.PartDigest), orDash(oneLine(s.Error))})
 	}
-	_ = table(w, "#\tFILE\tROW GROUPS\tSTATUS\tTRIES\tROWS\tREJECTED\tPART\tDIGEST\tERROR", rows)
+	_ = table(w, "#\tFILE\tPART OF FILE\tSTATUS\tTRIES\tROWS\tREJECTED\tPART\tDIGEST\tERROR", rows)
 }
 
 func batchActionCmd(f *clientFlags, action, short string) *cobra.Command {

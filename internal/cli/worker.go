@@ -17,7 +17,7 @@ import (
 func batchFlags(fs *pflag.FlagSet, cfg *app.Config, workersFlag, workersHelp string, workersDefault int) {
 	def := app.Defaults().Batch
 	fs.IntVar(&cfg.Batch.Workers, workersFlag, workersDefault, workersHelp)
-	fs.Int64Var(&cfg.Batch.ShardRows, "shard-rows", def.ShardRows, "target rows per shard of a Parquet input (CSV and JSON Lines files are one shard each)")
+	fs.Int64Var(&cfg.Batch.ShardRows, "shard-rows", def.ShardRows, "target rows per shard: Parquet files split by row groups, large CSV and JSON Lines files by byte ranges")
 	fs.DurationVar(&cfg.Batch.Heartbeat, "heartbeat", def.Heartbeat, "how often a worker confirms it still holds its shard")
 	fs.DurationVar(&cfg.Batch.StaleAfter, "stale-after", def.StaleAfter, "a shard whose heartbeat is this old is taken over by another worker")
 	fs.StringVar(&cfg.Batch.TempDir, "batch-temp", def.TempDir, "folder for output parts being written (default: the system's temporary folder)")

@@ -70,9 +70,11 @@ type BatchInputFile struct {
 	Digest string // "etag:<ETag>" from S3, else "sha256:<hex>" of the content
 }
 
-// BatchShard is one unit of work: a whole file, or row groups [RowGroupStart,
-// RowGroupEnd) of a Parquet file. FirstRow is the shard's first row within the file
-// (0-based), so rejects can name a row's position in its file.
+// BatchShard is one unit of work: a whole file, row groups [RowGroupStart,
+// RowGroupEnd) of a Parquet file, or bytes [ByteStart, ByteEnd) of a CSV or JSON Lines
+// file, which begin and end where rows do. FirstRow is the shard's first row within
+// the file (0-based) and FirstLine the file's line number at ByteStart (from 1; 0 for
+// a whole file), so rejects can name a row's position and line in its file.
 type BatchShard struct {
 	JobID         string
 	Index         int // 0-based, in plan order
@@ -80,8 +82,11 @@ type BatchShard struct {
 	Format        string
 	RowGroupStart int // Parquet only; both 0 for a whole file
 	RowGroupEnd   int
+	ByteStart     int64 // CSV and JSON Lines only; ByteEnd 0 for a whole file
+	ByteEnd       int64
 	FirstRow      int64
-	Rows          int64 // rows in the shard when known at planning (Parquet), else 0
+	FirstLine     int64
+	Rows          int64 // rows in the shard when known at planning (Parquet, byte ranges), else 0
 
 	Status        string
 	Attempts      int    // times a worker started it

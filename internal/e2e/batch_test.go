@@ -93,9 +93,9 @@ func makeBatchInput(t *testing.T, parquetFiles, rowsPerFile, group, csvRows int)
 		case 3: // a value the signature cannot take
 			fields[1] = "abc"
 			in.bad["extra.csv#3"] = int64(id)
-		case 7: // a line with too few fields
+		case 7, csvRows - 2: // a line with too few fields (the second in the file's last shard)
 			fields = fields[:2]
-			in.bad["extra.csv#7"] = int64(id)
+			in.bad["extra.csv#"+strconv.Itoa(r)] = int64(id)
 		}
 		csv.WriteString(strings.Join(fields, ",") + "\n")
 		id++
@@ -329,7 +329,7 @@ func TestBatchJobSQLiteLocal(t *testing.T) {
 	version := registerVersion(t, srv.URL, "churn", batchFixture)
 	setAliasMLflow(t, srv.URL, "churn", "champion", version)
 
-	in := makeBatchInput(t, 2, 1000, 128, 40)
+	in := makeBatchInput(t, 2, 1000, 128, 600) // the CSV file is 3 shards of 256 rows
 	inDir, outDir := filepath.Join(dir, "in"), filepath.Join(dir, "out")
 	local, err := blob.NewLocal(inDir)
 	if err != nil {
@@ -339,12 +339,12 @@ func TestBatchJobSQLiteLocal(t *testing.T) {
 
 	spec := map[string]any{"model_uri": "models:/churn@champion", "input": inDir, "output": outDir, "passthrough": []string{"id"}}
 	job := submitBatch(t, srv.URL, spec, 201)
-	if job.ModelVersion != version || len(job.Inputs) != 3 || job.ShardsTotal < 5 {
-		t.Fatalf("submitted %+v; want version %s, 3 inputs and 2×4 + 1 shards", job, version)
+	if job.ModelVersion != version || len(job.Inputs) != 3 || job.ShardsTotal != 11 {
+		t.Fatalf("submitted %+v; want version %s, 3 inputs and 2×4 Parquet + 3 CSV shards", job, version)
 	}
 	job = waitBatch(t, srv.URL, job.ID, 2*time.Minute)
-	if job.RowsRejected != 2 || job.RowsOut != int64(in.rows-2) {
-		t.Errorf("job counts: %d out, %d rejected; want %d and 2", job.RowsOut, job.RowsRejected, in.rows-2)
+	if bad := len(in.bad); job.RowsRejected != int64(bad) || job.RowsOut != int64(in.rows-bad) {
+		t.Errorf("job counts: %d out, %d rejected; want %d and %d", job.RowsOut, job.RowsRejected, in.rows-bad, bad)
 	}
 	for _, f := range job.Inputs {
 		if !strings.HasPrefix(f.Digest, "sha256:") || f.Size != int64(len(in.files[f.Path])) {
@@ -409,7 +409,7 @@ func TestBatchWorkerCrashOnPostgresAndS3(t *testing.T) {
 	createRegisteredModel(t, srv.URL, "churn")
 	version := registerVersion(t, srv.URL, "churn", batchFixture)
 	setAliasMLflow(t, srv.URL, "churn", "champion", version)
-	in := makeBatchInput(t, 4, 20000, 512, 40)
+	in := makeBatchInput(t, 4, 20000, 512, 1200) // the CSV file is 3 shards of 512 rows, read by ranges
 	for _, kv := range [][2]string{{"AWS_ACCESS_KEY_ID", s3.AccessKey}, {"AWS_SECRET_ACCESS_KEY", s3.SecretKey}} {
 		t.Setenv(kv[0], kv[1])
 	}

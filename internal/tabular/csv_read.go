@@ -17,6 +17,8 @@ type csvReader struct {
 	err   error        // sticky: io.EOF or the first error
 	row   int64        // records read so far, bad ones included
 	bad   func(row int64, raw, reason string)
+	// lineOffset is added to line numbers in messages (ReadOptions.LineOffset).
+	lineOffset int64
 }
 
 func newCSVReader(r io.Reader, opts ReadOptions) (*csvReader, error) {
@@ -37,7 +39,8 @@ func newCSVReader(r io.Reader, opts ReadOptions) (*csvReader, error) {
 	names := make([]string, len(header))
 	copy(names, header)
 	names[0] = strings.TrimPrefix(names[0], "\ufeff") // a byte-order mark from Excel
-	return &csvReader{cr: cr, names: headerNames(names), cols: make([]textColumn, len(names)), bad: opts.BadRow}, nil
+	return &csvReader{cr: cr, names: headerNames(names), cols: make([]textColumn, len(names)), bad: opts.BadRow,
+		lineOffset: opts.LineOffset}, nil
 }
 
 // headerNames names columns as pandas.read_csv does: an empty name becomes
@@ -107,7 +110,7 @@ func (r *csvReader) Next(maxRows int) (*Table, error) {
 		}
 		if len(rec) != len(r.names) {
 			line, _ := r.cr.FieldPos(0)
-			reason := fmt.Sprintf("csv: line %d has %d fields, but the header has %d", line, len(rec), len(r.names))
+			reason := fmt.Sprintf("csv: line %d has %d fields, but the header has %d", int64(line)+r.lineOffset, len(rec), len(r.names))
 			if r.bad != nil {
 				r.bad(r.row, csvRecordText(rec, r.cr.Comma), reason)
 				r.row++

@@ -39,7 +39,7 @@ func (k jsonKind) String() string {
 
 type jsonlReader struct {
 	sc    *bufio.Scanner
-	line  int // number of the last line read, from 1
+	line  int64 // number of the last line read, from 1 (plus ReadOptions.LineOffset)
 	names []string
 	kinds []jsonKind
 	index map[string]int
@@ -71,7 +71,7 @@ type jsonColumn struct {
 func newJSONLReader(r io.Reader, opts ReadOptions) *jsonlReader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), maxJSONLine)
-	return &jsonlReader{sc: sc, index: map[string]int{}, bad: opts.BadRow}
+	return &jsonlReader{sc: sc, index: map[string]int{}, bad: opts.BadRow, line: opts.LineOffset}
 }
 
 func (r *jsonlReader) Next(maxRows int) (*Table, error) {
@@ -99,7 +99,7 @@ func (r *jsonlReader) Next(maxRows int) (*Table, error) {
 		}
 		r.line++
 		b := r.sc.Bytes()
-		if r.line == 1 {
+		if r.line == 1 { // the file's first line: it may begin with a byte-order mark
 			b = bytes.TrimPrefix(b, []byte("\ufeff"))
 		}
 		if len(bytes.TrimLeft(b, " \t\r")) == 0 {

@@ -32,6 +32,10 @@ type ReadOptions struct {
 	// file's rows (CSV records after the header; JSON Lines' non-blank lines), counting
 	// skipped rows too; raw is the row's text (for CSV, its fields re-joined).
 	BadRow func(row int64, raw string, reason string)
+	// LineOffset is added to the line numbers that CSV and JSON Lines messages give:
+	// the number of the file's lines that the input leaves out, when it is a part of a
+	// file (for CSV, a part read after the file's header).
+	LineOffset int64
 }
 
 // DefaultBatchRows is a batch size that keeps memory modest and per-batch costs small.

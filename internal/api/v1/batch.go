@@ -84,7 +84,10 @@ type BatchShard struct {
 	File          string `json:"file"`
 	RowGroupStart int    `json:"row_group_start,omitempty"`
 	RowGroupEnd   int    `json:"row_group_end,omitempty"`
+	ByteStart     int64  `json:"byte_start,omitempty"` // a range of a CSV or JSON Lines file
+	ByteEnd       int64  `json:"byte_end,omitempty"`
 	FirstRow      int64  `json:"first_row"`
+	FirstLine     int64  `json:"first_line,omitempty"`
 	Rows          int64  `json:"rows,omitempty"`
 	Status        string `json:"status"`
 	Attempts      int    `json:"attempts"`
@@ -152,7 +155,7 @@ func batchJobOf(j core.BatchJob) BatchJob {
 func batchShardOf(s core.BatchShard) BatchShard {
 	return BatchShard{
 		Index: s.Index, File: s.File, RowGroupStart: s.RowGroupStart, RowGroupEnd: s.RowGroupEnd,
-		FirstRow: s.FirstRow, Rows: s.Rows, Status: s.Status, Attempts: s.Attempts, Worker: s.Worker,
+		ByteStart: s.ByteStart, ByteEnd: s.ByteEnd, FirstRow: s.FirstRow, FirstLine: s.FirstLine, Rows: s.Rows, Status: s.Status, Attempts: s.Attempts, Worker: s.Worker,
 		RowsIn: s.RowsIn, RowsOut: s.RowsOut, RowsRejected: s.RowsRejected,
 		Part: s.Part, PartDigest: s.PartDigest, PartBytes: s.PartBytes, RejectsPart: s.RejectsPart,
 		Error: s.Error, StartedAt: msTime(s.StartTime), EndedAt: msTime(s.EndTime),

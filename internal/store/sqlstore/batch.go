@@ -23,7 +23,7 @@ var _ store.BatchStore = (*Store)(nil)
 const (
 	defaultBatchJobResults = 100
 	maxBatchJobResults     = 1000
-	batchShardInsertChunk  = 200 // shards per INSERT: 9 parameters each, far below both limits
+	batchShardInsertChunk  = 200 // shards per INSERT: 12 parameters each, far below both limits
 )
 
 // batchJobColumns are the columns of batch_jobs that scanBatchJob reads, in its order.
@@ -205,14 +205,14 @@ func (s *Store) insertBatchShards(ctx context.Context, tx *sql.Tx, jobID string,
 	for start := 0; start < len(shards); start += batchShardInsertChunk {
 		chunk := shards[start:min(start+batchShardInsertChunk, len(shards))]
 		rows := make([]string, len(chunk))
-		args := make([]any, 0, 9*len(chunk))
+		args := make([]any, 0, 12*len(chunk))
 		for i, sh := range chunk {
-			rows[i] = "(" + placeholders(9) + ")"
+			rows[i] = "(" + placeholders(12) + ")"
 			args = append(args, jobID, start+i, sh.File, sh.Format, sh.RowGroupStart, sh.RowGroupEnd,
-				sh.FirstRow, sh.Rows, core.ShardPending)
+				sh.ByteStart, sh.ByteEnd, sh.FirstRow, sh.FirstLine, sh.Rows, core.ShardPending)
 		}
 		query := `INSERT INTO batch_shards (job_id, idx, file, format, row_group_start, row_group_end,
-			first_row, num_rows, status) VALUES ` + strings.Join(rows, ", ")
+			byte_start, byte_end, first_row, first_line, num_rows, status) VALUES ` + strings.Join(rows, ", ")
 		if _, err := tx.ExecContext(ctx, s.q(query), args...); err != nil {
 			return err
 		}

@@ -16,7 +16,8 @@ import (
 // concurrent completions exactly one sees the job's last shard finish.
 
 // batchShardColumns are the columns of batch_shards that scanBatchShard reads, in its order.
-const batchShardColumns = `job_id, idx, file, format, row_group_start, row_group_end, first_row, num_rows,
+const batchShardColumns = `job_id, idx, file, format, row_group_start, row_group_end, byte_start, byte_end,
+	first_row, first_line, num_rows,
 	status, attempts, worker, heartbeat_time, rows_in, rows_out, rows_rejected, part, part_digest,
 	part_bytes, rejects_part, error, start_time, end_time`
 
@@ -333,8 +334,8 @@ func (s *Store) RetryBatchJob(ctx context.Context, id string) (core.BatchJob, []
 
 func scanBatchShard(r interface{ Scan(...any) error }) (core.BatchShard, error) {
 	var sh core.BatchShard
-	err := r.Scan(&sh.JobID, &sh.Index, &sh.File, &sh.Format, &sh.RowGroupStart, &sh.RowGroupEnd, &sh.FirstRow,
-		&sh.Rows, &sh.Status, &sh.Attempts, &sh.Worker, &sh.HeartbeatTime, &sh.RowsIn, &sh.RowsOut,
+	err := r.Scan(&sh.JobID, &sh.Index, &sh.File, &sh.Format, &sh.RowGroupStart, &sh.RowGroupEnd, &sh.ByteStart,
+		&sh.ByteEnd, &sh.FirstRow, &sh.FirstLine, &sh.Rows, &sh.Status, &sh.Attempts, &sh.Worker, &sh.HeartbeatTime, &sh.RowsIn, &sh.RowsOut,
 		&sh.RowsRejected, &sh.Part, &sh.PartDigest, &sh.PartBytes, &sh.RejectsPart, &sh.Error, &sh.StartTime,
 		&sh.EndTime)
 	return sh, err

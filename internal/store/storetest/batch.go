@@ -147,6 +147,9 @@ func testBatchCreateGet(t *testing.T, s store.Store) {
 		Inputs: []core.BatchInputFile{{Path: "a.csv", Format: "csv", Size: 10, Digest: "sha256:00"}, {Path: "b.csv", Format: "csv", Size: 20, Digest: "etag:\"e\""}}}
 	shards := bjShards(3)
 	shards[2].Index = 42 // numbered by position whatever the caller says
+	// A byte range of a CSV file keeps its range, first row and first line.
+	shards[1] = core.BatchShard{File: "a.csv", Format: "csv", ByteStart: 1 << 33, ByteEnd: 1<<33 + 5000, FirstRow: 3_000_000_000,
+		FirstLine: 3_000_000_002, Rows: 100}
 	got, existed, err := s.CreateBatchJob(t.Context(), in, shards, false)
 	must(t, err, "CreateBatchJob")
 	if existed || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(got.ID) || got.CreationTime < before {
