@@ -159,6 +159,19 @@ func (p *pendingLocal) create() (*blob.Local, error) {
 	return p.b, nil
 }
 
+// removeStaging removes the empty staging folders that writing to a local folder
+// leaves in it (nothing for S3).
+func removeStaging(loc Location) {
+	switch b := loc.Bucket.(type) {
+	case *blob.Local:
+		b.RemoveStaging()
+	case *pendingLocal:
+		if l := b.existing(); l != nil {
+			l.RemoveStaging()
+		}
+	}
+}
+
 func (p *pendingLocal) missing(key string) error {
 	return core.Errorf(core.ENOTFOUND, "%s does not exist", filepath.Join(p.dir, filepath.FromSlash(key)))
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -59,6 +60,41 @@ type Service struct {
 	// removeCache deletes the model cache this service made for itself; nil when the
 	// cache folder was given.
 	removeCache func()
+
+	usedMu sync.Mutex
+	used   map[string]time.Time // when each loaded model (by location) was last asked for
+}
+
+// idleModelTime is how long a loaded model stays in memory after a job last used it:
+// a long-lived server that scores a new version every day must not keep them all.
+const idleModelTime = 10 * time.Minute
+
+// loadModel loads a model version (downloaded and parsed once per process while it is
+// in use) and notes the use.
+func (s *Service) loadModel(ctx context.Context, mv core.ModelVersion) (*pyfunc.Model, error) {
+	s.usedMu.Lock()
+	if s.used == nil {
+		s.used = map[string]time.Time{}
+	}
+	s.used[mv.StorageLocation] = time.Now()
+	s.usedMu.Unlock()
+	return s.loader.Load(ctx, mv)
+}
+
+// forgetIdleModels drops from memory the models no job has asked for since
+// now - idleModelTime (a shard still scoring with one keeps it: it holds the model).
+func (s *Service) forgetIdleModels(now time.Time) {
+	s.usedMu.Lock()
+	defer s.usedMu.Unlock()
+	keep := make(map[string]bool, len(s.used))
+	for loc, t := range s.used {
+		if now.Sub(t) < idleModelTime {
+			keep[loc] = true
+		} else {
+			delete(s.used, loc)
+		}
+	}
+	s.loader.Forget(keep)
 }
 
 // New opens the job queue. bucket is the artifact store that models are downloaded from.
@@ -184,6 +220,7 @@ func (s *Service) reapStale(ctx context.Context) {
 		case <-t.C:
 		}
 		s.requeueLost(ctx)
+		s.forgetIdleModels(time.Now())
 		stale, err := s.st.ListStaleBatchShards(ctx, time.Now().Add(-s.opts.StaleAfter).UnixMilli(), 100)
 		if err != nil {
 			s.log.Warn("batch: look for shards of dead workers", "err", err)
@@ -247,7 +284,7 @@ func (s *Service) Submit(ctx context.Context, spec core.BatchJobSpec, opt Submit
 	if err := s.loader.CheckApproval(ctx, mv); err != nil {
 		return core.BatchJob{}, false, core.Errorf(core.ECONFLICT, "%s", reason(err))
 	}
-	model, err := s.loader.Load(ctx, mv)
+	model, err := s.loadModel(ctx, mv)
 	if err != nil {
 		return core.BatchJob{}, false, core.Errorf(core.EINVALID, "model %s version %d cannot be loaded: %s", mv.Name, mv.Version, reason(err))
 	}

@@ -221,3 +221,26 @@ func TestScheduleFailedRun(t *testing.T) {
 		t.Fatalf("schedule after a failed run: %+v, %v", sc, err)
 	}
 }
+
+// A model no job has used for idleModelTime is dropped from memory; one in use stays.
+func TestForgetIdleModels(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	mv, err := e.st.GetModelVersion(ctx, "churn", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.s.loadModel(ctx, mv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.s.forgetIdleModels(time.Now().Add(idleModelTime / 2))
+	if again, _ := e.s.loadModel(ctx, mv); again != first {
+		t.Fatal("a model used recently was loaded again")
+	}
+	e.s.forgetIdleModels(time.Now().Add(idleModelTime + time.Second))
+	if again, _ := e.s.loadModel(ctx, mv); again == first {
+		t.Fatal("a model unused for longer than idleModelTime is still in memory")
+	}
+}

@@ -162,13 +162,13 @@ func (s *Service) runShard(ctx context.Context, job core.BatchJob, shard core.Ba
 	return out, err
 }
 
-// model loads the job's pinned model version (downloaded once per process).
+// model loads the job's pinned model version.
 func (s *Service) model(ctx context.Context, job core.BatchJob) (*pyfunc.Model, error) {
 	v, err := strconv.ParseInt(job.ModelVersion, 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("job %s: model version %q: %w", job.ID, job.ModelVersion, err)
 	}
-	return s.loader.Load(ctx, core.ModelVersion{Name: job.ModelName, Version: v, StorageLocation: job.ModelSource})
+	return s.loadModel(ctx, core.ModelVersion{Name: job.ModelName, Version: v, StorageLocation: job.ModelSource})
 }
 
 type commitWorker struct {
@@ -204,6 +204,11 @@ func (w *commitWorker) Work(ctx context.Context, rj *river.Job[commitArgs]) erro
 	manifest, err := WriteManifest(ctx, out, job, shards)
 	if err != nil {
 		return fmt.Errorf("write the manifest of job %s: %w", job.ID, err)
+	}
+	removeStaging(out)
+	if rej, err := OpenLocation(ctx, job.Spec.Rejects, s.opts.S3); err == nil {
+		removeStaging(rej)
+		rej.Bucket.Close()
 	}
 	job, err = s.st.FinishBatchJob(ctx, job.ID, manifest, time.Now().UnixMilli())
 	if err != nil {

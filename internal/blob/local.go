@@ -113,6 +113,13 @@ func (l *Local) writeTemp(ctx context.Context, r io.Reader, size int64, h hash.H
 	}
 	name := tmpDir + "/" + randomHex(16)
 	f, err := l.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrNotExist) { // RemoveStaging took the folder (perhaps through another bucket)
+		l.staged.Store(false)
+		if err := l.ensureStaging(); err != nil {
+			return "", err
+		}
+		f, err = l.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		return "", fmt.Errorf("create staging file: %w", err)
 	}

@@ -274,3 +274,38 @@ func TestLocalGetSkipsSpecialFiles(t *testing.T) {
 		t.Fatal("Get of a FIFO blocked")
 	}
 }
+
+// RemoveStaging leaves a written folder with only its files, keeps staging that is in
+// use, and a later write (through this bucket or another on the folder) still works.
+func TestLocalRemoveStaging(t *testing.T) {
+	l, dir := newLocal(t)
+	other, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := l.Put(bg, "a.txt", strings.NewReader("a"), 1); err != nil {
+		t.Fatal(err)
+	}
+	id, err := l.CreateMultipart(bg, "big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.RemoveStaging()
+	if _, err := os.Stat(filepath.Join(dir, mpDir, id)); err != nil {
+		t.Fatalf("an upload in progress lost its staging: %v", err)
+	}
+	if err := l.AbortMultipart(bg, "big.bin", id); err != nil {
+		t.Fatal(err)
+	}
+	l.RemoveStaging()
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 1 || entries[0].Name() != "a.txt" {
+		t.Fatalf("folder after RemoveStaging: %v %v; want only a.txt", entries, err)
+	}
+	for _, b := range []*Local{other, l} {
+		if err := b.Put(bg, "b.txt", strings.NewReader("bb"), 2); err != nil {
+			t.Fatalf("write after RemoveStaging: %v", err)
+		}
+	}
+}

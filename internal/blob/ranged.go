@@ -79,6 +79,16 @@ func (l *Local) ensureStaging() error {
 	return nil
 }
 
+// RemoveStaging removes the staging folders if they are empty, so that a folder
+// written through the bucket (a batch job's output) holds only what was written. The
+// next write makes them again.
+func (l *Local) RemoveStaging() {
+	l.staged.Store(false)
+	for _, d := range []string{tmpDir, mpDir, reservedDir} {
+		_ = l.root.Remove(d) // refused, and kept, when not empty
+	}
+}
+
 func checkRange(k string, offset, length, size int64) error {
 	if offset < 0 || length < 0 || offset > size || length > size-offset {
 		return core.Errorf(core.EINVALID, "range of %d bytes at offset %d lies outside %q (%d bytes)", length, offset, k, size)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -354,6 +355,11 @@ func TestBatchJobSQLiteLocal(t *testing.T) {
 	for _, s := range job.Shards {
 		if s.Status != "DONE" || s.Part == "" || !strings.HasPrefix(s.PartDigest, "sha256:") {
 			t.Errorf("shard %+v: want DONE with a part and its digest", s)
+		}
+	}
+	for _, d := range []string{outDir, filepath.Join(outDir, "_rejects")} {
+		if _, err := os.Stat(filepath.Join(d, ".plinth-uploads")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s keeps the store's staging folder (%v): the output should hold only its files", d, err)
 		}
 	}
 	outB, err := blob.NewLocal(outDir)
