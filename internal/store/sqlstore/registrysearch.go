@@ -2,11 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/search"
@@ -59,23 +58,23 @@ func (s *Store) SearchModelVersions(ctx context.Context, q store.RegistrySearch)
 	}
 	from := ` FROM model_versions mv` + f.join("mv") + f.where() + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	args := append(f.args, q.MaxResults+1, offset)
-	// The page is read twice at once: for its rows, and (as a subquery) for their tags.
+	// Each row carries its tags (the tags column), so the page is one query.
 	var mvs []core.ModelVersion
-	var tags map[versionKey][]core.Tag
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		mvs, err = s.scanVersions(gctx, s.rdb, `SELECT `+versionColumns+from, args)
+	err = regEachRow(ctx, s.rdb, s.q(`SELECT `+versionColumns+`, mv.tags`+from), args, func(r *sql.Rows) error {
+		var v core.ModelVersion
+		var tags string
+		if err := r.Scan(&v.Name, &v.Version, &v.CreationTime, &v.LastUpdateTime, &v.UserID, &v.CurrentStage,
+			&v.Description, &v.Source, &v.StorageLocation, &v.RunID, &v.RunLink, &v.ModelID, &v.Status,
+			&v.StatusMessage, &v.Approval, &tags); err != nil {
+			return err
+		}
+		var err error
+		v.Tags, err = decodeVersionTags(tags)
+		mvs = append(mvs, v)
 		return err
 	})
-	g.Go(func() (err error) {
-		tags, err = s.pageTags(gctx, s.rdb, `SELECT mv.name, mv.version`+from, args)
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	if err != nil {
 		return nil, "", err
-	}
-	for i := range mvs {
-		mvs[i].Tags = tags[versionKey{mvs[i].Name, mvs[i].Version}]
 	}
 	if err := s.loadVersionDetails(ctx, s.rdb, mvs, true); err != nil {
 		return nil, "", err

@@ -129,13 +129,17 @@ func testRegVersionTags(t *testing.T, s store.Store) {
 	regCreate(t, s, "m")
 	regVersion(t, s, "m", "s3://1", core.Tag{Key: "a", Value: "1"})
 	regVersion(t, s, "m", "s3://2", core.Tag{Key: "a", Value: "other"})
+	regSearchTagsMatch(t, s, "m", "created with tags")
 	must(t, s.SetModelVersionTag(t.Context(), "m", 1, core.Tag{Key: "b", Value: "2"}), "set b")
+	regSearchTagsMatch(t, s, "m", "set b")
 	must(t, s.SetModelVersionTag(t.Context(), "m", 1, core.Tag{Key: "a", Value: "changed"}), "overwrite a")
+	regSearchTagsMatch(t, s, "m", "overwrite a")
 	if got, want := regGetVersion(t, s, "m", 1).Tags, []core.Tag{{Key: "a", Value: "changed"}, {Key: "b", Value: "2"}}; !slices.Equal(got, want) {
 		t.Fatalf("tags %v, want %v", got, want)
 	}
 	must(t, s.DeleteModelVersionTag(t.Context(), "m", 1, "a"), "delete a")
 	must(t, s.DeleteModelVersionTag(t.Context(), "m", 1, "missing"), "delete a missing tag")
+	regSearchTagsMatch(t, s, "m", "delete a")
 	if got, want := regGetVersion(t, s, "m", 1).Tags, []core.Tag{{Key: "b", Value: "2"}}; !slices.Equal(got, want) {
 		t.Fatalf("tags after delete %v, want %v", got, want)
 	}
@@ -148,6 +152,17 @@ func testRegVersionTags(t *testing.T, s store.Store) {
 	wantCode(t, s.SetModelVersionTag(t.Context(), "nope", 1, core.Tag{Key: "a", Value: "1"}), core.ENOTFOUND, "set tag, unknown model")
 	wantCode(t, s.DeleteModelVersionTag(t.Context(), "m", 3, "b"), core.ENOTFOUND, "delete tag on unknown version")
 	regUnchanged(t, s, "failed tag writes", before)
+}
+
+// regSearchTagsMatch checks that a search returns each version of model name with the
+// tags that GetModelVersion reads (the search takes them from another place).
+func regSearchTagsMatch(t *testing.T, s store.Store, name, step string) {
+	t.Helper()
+	for _, mv := range regSnapshot(t, s, name).Versions {
+		if want := regGetVersion(t, s, name, mv.Version).Tags; !slices.Equal(mv.Tags, want) {
+			t.Fatalf("after %s: search gives version %d tags %v, get gives %v", step, mv.Version, mv.Tags, want)
+		}
+	}
 }
 
 func testRegAliases(t *testing.T, s store.Store) {
