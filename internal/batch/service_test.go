@@ -2,11 +2,16 @@ package batch
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/plinth-ml/plinth/internal/blob"
 	"github.com/plinth-ml/plinth/internal/core"
@@ -242,5 +247,59 @@ func TestForgetIdleModels(t *testing.T) {
 	e.s.forgetIdleModels(time.Now().Add(idleModelTime + time.Second))
 	if again, _ := e.s.loadModel(ctx, mv); again == first {
 		t.Fatal("a model unused for longer than idleModelTime is still in memory")
+	}
+}
+
+// A queue job that a worker fetched but died with, before it claimed the shard, is
+// queued again once it has been running for StaleAfter; a fresh one is left alone.
+func TestRequeueLostWork(t *testing.T) {
+	t.Parallel()
+	e := newServiceEnv(t)
+	ctx := context.Background()
+	if _, _, err := e.s.Submit(ctx, e.spec("out"), SubmitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(e.dir, "plinth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	shardJobs := func(state rivertype.JobState) []*rivertype.JobRow {
+		t.Helper()
+		res, err := e.s.q.JobList(ctx, river.NewJobListParams().States(state).Kinds(shardArgs{}.Kind()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Jobs
+	}
+	queued := shardJobs(rivertype.JobStateAvailable)
+	if len(queued) != 1 {
+		t.Fatalf("%d shard jobs queued, want 1", len(queued))
+	}
+	fetched := func(ago string) {
+		t.Helper()
+		if _, err := db.Exec(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = datetime('now', ?) WHERE id = ?`,
+			ago, queued[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fetched("-1 seconds") // a live worker, about to claim
+	e.s.requeueLost(ctx)
+	if again := shardJobs(rivertype.JobStateAvailable); len(again) != 0 {
+		t.Fatalf("a job fetched a second ago was queued again: %v", again)
+	}
+	fetched("-1 hours") // its worker died before claiming
+	e.s.requeueLost(ctx)
+	again := shardJobs(rivertype.JobStateAvailable)
+	if len(again) != 1 {
+		t.Fatalf("%d shard jobs queued after the reaper, want 1", len(again))
+	}
+	var args shardArgs
+	if err := json.Unmarshal(again[0].EncodedArgs, &args); err != nil || args.Lost != queued[0].ID || args.Index != 0 {
+		t.Fatalf("queued again with %s (%v); want shard 0, lost %d", again[0].EncodedArgs, err, queued[0].ID)
+	}
+	e.s.requeueLost(ctx) // the new job makes the same arguments: still one
+	if n := len(shardJobs(rivertype.JobStateAvailable)); n != 1 {
+		t.Fatalf("%d shard jobs after a second pass, want 1", n)
 	}
 }
