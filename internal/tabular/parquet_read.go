@@ -1,6 +1,7 @@
 package tabular
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,13 @@ type parquetReader struct {
 	temp   *os.File
 	buf    []parquet.Value
 	err    error // sticky: io.EOF or the first error
+	// generic makes every page go through parquet.Value (tests compare both paths).
+	generic bool
+}
+
+// pageCounts counts a column's data pages by the path that read them (for tests).
+type pageCounts struct {
+	bulk, bulkDict, generic int
 }
 
 // parquetColumn is one top-level column and its read state in the current row group.
@@ -30,8 +38,14 @@ type parquetColumn struct {
 	conv   valueConv
 	typ    Type
 	pages  parquet.Pages
-	page   parquet.Page // nil: read the next page
-	values parquet.ValueReader
+	page   parquet.Page        // nil: read the next page
+	values parquet.ValueReader // the generic reader of page; nil when bulk reads it
+	bulk   bulkPage
+	// maxDef is the column's maximum definition level, looked up when a row group is
+	// first opened (maxDefKnown).
+	maxDef      int
+	maxDefKnown bool
+	counts      pageCounts
 }
 
 func newParquetReader(r io.Reader, opts ReadOptions) (_ *parquetReader, err error) {
@@ -110,6 +124,18 @@ func openParquet(ra io.ReaderAt, size int64) (pr *parquetReader, err error) {
 	if size < 12 {
 		return nil, fmt.Errorf("parquet: the input is %d bytes, too short for a Parquet file", size)
 	}
+	// The library allocates the footer's claimed length before reading it, so check
+	// the claim first. The end of the file, read for that, also serves the library's
+	// own footer reads (one request, not several, from a remote store).
+	tail := &tailReaderAt{ReaderAt: ra, off: max(0, size-footerReadAhead)}
+	tail.buf = make([]byte, size-tail.off)
+	if n, err := ra.ReadAt(tail.buf, tail.off); n < len(tail.buf) { // at the end, err may be io.EOF
+		return nil, fmt.Errorf("parquet: reading the footer: %w", err)
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail.buf[len(tail.buf)-8:])); n > size-12 {
+		return nil, fmt.Errorf("parquet: the footer claims %d bytes but the file has %d", n, size)
+	}
+	ra = tail
 	f, err := parquet.OpenFile(ra, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return nil, fmt.Errorf("parquet: %w", err)
@@ -151,6 +177,24 @@ func openParquet(ra io.ReaderAt, size int64) (pr *parquetReader, err error) {
 
 // pandasIndexColumns names the columns that pandas stores its index in
 // (pandas.read_parquet makes them the index, so they are not data columns).
+// footerReadAhead is how much of a Parquet file's end openParquet reads at once: the
+// footer's length and, mostly, the footer itself.
+const footerReadAhead = 64 << 10
+
+// tailReaderAt serves reads inside the end of the file it holds from memory.
+type tailReaderAt struct {
+	io.ReaderAt
+	buf []byte
+	off int64
+}
+
+func (t *tailReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= t.off && off+int64(len(p)) <= t.off+int64(len(t.buf)) {
+		return copy(p, t.buf[off-t.off:]), nil
+	}
+	return t.ReaderAt.ReadAt(p, off)
+}
+
 func pandasIndexColumns(f *parquet.File) map[string]bool {
 	meta, ok := f.Lookup("pandas")
 	if !ok {
@@ -226,7 +270,11 @@ func (r *parquetReader) Next(maxRows int) (t *Table, err error) {
 func (r *parquetReader) openGroup() {
 	chunks := r.groups[r.group].ColumnChunks()
 	for j := range r.cols {
-		r.cols[j].pages = chunks[r.cols[j].leaf].Pages()
+		c := &r.cols[j]
+		c.pages = chunks[c.leaf].Pages()
+		if !c.maxDefKnown {
+			c.maxDef, c.maxDefKnown = columnMaxDefinitionLevel(r.file, c.leaf), true
+		}
 	}
 }
 
@@ -234,8 +282,7 @@ func (r *parquetReader) closeGroup() {
 	for j := range r.cols {
 		c := &r.cols[j]
 		if c.page != nil {
-			parquet.Release(c.page)
-			c.page, c.values = nil, nil
+			c.releasePage()
 		}
 		if c.pages != nil {
 			c.pages.Close()
@@ -259,7 +306,23 @@ func (r *parquetReader) read(j, n int, col *Column, at int) error {
 			if err != nil {
 				return fmt.Errorf("parquet: column %q: row group %d: %w", c.name, r.first+r.group, err)
 			}
-			c.page, c.values = page, page.Values()
+			c.page = page
+			if !r.useBulk(c) {
+				c.values = page.Values()
+				c.counts.generic++
+			}
+		}
+		if c.values == nil {
+			got, err := c.bulk.read(col, n, at)
+			if err != nil { // as the generic path words a value's error
+				return fmt.Errorf("parquet: column %q: %w", c.name, err)
+			}
+			n -= got
+			at += got
+			if c.bulk.done() {
+				c.releasePage()
+			}
+			continue
 		}
 		got, err := c.values.ReadValues(r.buf[:min(n, len(r.buf))])
 		for _, v := range r.buf[:got] {
@@ -270,8 +333,7 @@ func (r *parquetReader) read(j, n int, col *Column, at int) error {
 		}
 		n -= got
 		if err == io.EOF || (err == nil && got == 0) {
-			parquet.Release(c.page)
-			c.page, c.values = nil, nil
+			c.releasePage()
 			continue
 		}
 		if err != nil {
@@ -279,6 +341,25 @@ func (r *parquetReader) read(j, n int, col *Column, at int) error {
 		}
 	}
 	return nil
+}
+
+// useBulk prepares the bulk reading of column c's new page and reports whether it
+// applies.
+func (r *parquetReader) useBulk(c *parquetColumn) bool {
+	if r.generic || c.maxDef < 0 || c.maxDef > 1 || !c.bulk.load(c.page, c.conv.kind, byte(c.maxDef)) {
+		return false
+	}
+	c.counts.bulk++
+	if c.bulk.index != nil {
+		c.counts.bulkDict++
+	}
+	return true
+}
+
+func (c *parquetColumn) releasePage() {
+	parquet.Release(c.page)
+	c.page, c.values = nil, nil
+	c.bulk = bulkPage{} // its slices point into the page's buffers
 }
 
 func (r *parquetReader) Close() error {
