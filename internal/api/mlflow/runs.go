@@ -359,15 +359,5 @@ func (s *server) searchRuns(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	resp := struct {
-		Runs          []wireRun `json:"runs,omitempty"`
-		NextPageToken string    `json:"next_page_token,omitempty"`
-	}{NextPageToken: next}
-	if len(runs) > 0 {
-		resp.Runs = make([]wireRun, len(runs))
-		for i, run := range runs {
-			resp.Runs[i] = toWireRun(run)
-		}
-	}
-	writeJSON(w, resp)
+	writeRuns(w, runs, next) // runsjson.go
 }

@@ -25,3 +25,19 @@ func TestVersionTagsBackfill(t *testing.T) {
 		return s
 	})
 }
+
+// The store's connections run without JIT compilation unless the address asks for it.
+func TestJITOff(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	for _, c := range []struct{ dsn, want string }{{dsn, "off"}, {dsn + "&jit=on", "on"}} {
+		db, err := openDB(context.Background(), c.dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := db.QueryRow("SHOW jit").Scan(&got); err != nil || got != c.want {
+			t.Errorf("%s: jit = %q (%v), want %q", c.dsn, got, err, c.want)
+		}
+		db.Close()
+	}
+}

@@ -83,14 +83,19 @@ func (s *Store) loadRunDetails(ctx context.Context, runs []core.Run) error {
 			return err
 		}
 	}
-	// Sorting here rather than in SQL lets the database skip a sort of every detail row.
+	sortRunDetails(runs)
+	return nil
+}
+
+// sortRunDetails orders each run's tags, params and metrics by key. Sorting here rather
+// than in SQL lets the database skip a sort of every detail row.
+func sortRunDetails(runs []core.Run) {
 	for i := range runs {
 		r := &runs[i]
 		slices.SortFunc(r.Tags, func(a, b core.Tag) int { return strings.Compare(a.Key, b.Key) })
 		slices.SortFunc(r.Params, func(a, b core.Param) int { return strings.Compare(a.Key, b.Key) })
 		slices.SortFunc(r.Metrics, func(a, b core.Metric) int { return strings.Compare(a.Key, b.Key) })
 	}
-	return nil
 }
 
 // perRun renders inner, a query whose run filter is written "<run_id column> {run}",

@@ -62,13 +62,18 @@ func (s *Store) SearchRuns(ctx context.Context, q store.RunSearch) ([]core.Run, 
 	}
 	args = append(args, q.MaxResults+1, offset)
 	clause := joins + " WHERE " + strings.Join(where, " AND ") + " ORDER BY " + order + " LIMIT ? OFFSET ?"
-	runs, err := s.queryRuns(ctx, clause, args...)
+	var runs []core.Run
+	more := false // whether the query found a run past the page
+	if s.d.ArrayIDs {
+		runs, more, err = s.searchPagePacked(ctx, q.MaxResults, clause, args...) // searchpage.go
+	} else if runs, err = s.queryRuns(ctx, clause, args...); len(runs) > q.MaxResults {
+		runs, more = runs[:q.MaxResults], true
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	next := ""
-	if len(runs) > q.MaxResults {
-		runs = runs[:q.MaxResults]
+	if more {
 		next = encodePageToken(offset + q.MaxResults)
 	}
 	return runs, next, nil
