@@ -63,7 +63,7 @@ var errSeparatorInside = errors.New("a key or value holds a separator")
 func (s *Store) searchPagePacked(ctx context.Context, limit int, clause string, args ...any) (runs []core.Run, more bool, err error) {
 	var keys []int64
 	var ids []string
-	err = s.scanWithoutJIT(ctx, `SELECT r.run_key, r.run_id FROM runs r `+clause, args, func(sc scanner) error {
+	err = s.scanEach(ctx, `SELECT r.run_key, r.run_id FROM runs r `+clause, args, func(sc scanner) error {
 		var key int64
 		var id string
 		if err := sc.Scan(&key, &id); err != nil {
@@ -195,31 +195,10 @@ func (s *Store) loadPagePacked(ctx context.Context, keys []int64, ids []string) 
 // scanPageRows runs query, whose one argument is an array of the page's runs, and calls
 // fill for every row. Values that fill scans into sql.RawBytes are only valid during the call.
 func (s *Store) scanPageRows(ctx context.Context, what, query string, arg any, fill func(scanner) error) error {
-	if err := s.scanWithoutJIT(ctx, query, []any{arg}, fill); err != nil {
+	if err := s.scanEach(ctx, query, []any{arg}, fill); err != nil {
 		return fmt.Errorf("sqlstore: reading the %s of a search page: %w", what, err)
 	}
 	return nil
-}
-
-// scanWithoutJIT is scanEach with PostgreSQL's JIT compilation off, in a read-only
-// transaction of its own. The planner compiles a query whose estimated cost passes
-// jit_above_cost (100,000 by default), and a query per run over a page of a thousand runs
-// passes it easily: with 30 params a run, or before the first ANALYZE of freshly
-// written tables (when every estimate is a guess), where compiling took 200 ms against
-// 20 ms of execution. The transaction costs three short round trips.
-func (s *Store) scanWithoutJIT(ctx context.Context, query string, args []any, fill func(scanner) error) error {
-	tx, err := s.rdb.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // after Commit, only an error that it is done
-	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
-		return err
-	}
-	if err := s.scanEachTx(ctx, tx, query, args, fill); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 // separatorInside notes errSeparatorInside in *inside and passes other errors on.
