@@ -91,3 +91,28 @@ func FuzzDecodeBlock(f *testing.F) {
 		}
 	})
 }
+
+// decodeBlock decodes a block into metrics (through history, as the store reads them).
+func decodeBlock(out []core.Metric, b []byte, runID, key string) ([]core.Metric, error) {
+	var h history
+	err := h.decode(b)
+	return append(out, h.metrics(0, len(h.pts), runID, key)...), err
+}
+
+// sortHistory runs history.sort over metrics.
+func sortHistory(ms []core.Metric) []core.Metric {
+	if len(ms) == 0 {
+		return ms
+	}
+	var h history
+	for _, m := range ms {
+		p := point{Step: m.Step, Timestamp: m.Timestamp, Value: m.Value}
+		if m.ModelID != "" || m.DatasetName != "" || m.DatasetDigest != "" {
+			h.refs = append(h.refs, pointRef{m.ModelID, m.DatasetName, m.DatasetDigest})
+			p.ref = int32(len(h.refs))
+		}
+		h.pts = append(h.pts, p)
+	}
+	h.sort()
+	return append(ms[:0], h.metrics(0, len(h.pts), ms[0].RunID, ms[0].Key)...)
+}

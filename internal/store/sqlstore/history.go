@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/plinth-ml/plinth/internal/core"
 	"github.com/plinth-ml/plinth/internal/store"
@@ -20,37 +23,30 @@ func (s *Store) runKey(ctx context.Context, runID string) (int64, error) {
 }
 
 // loadHistory reads the blocks of one metric of one run, only those that may hold steps
-// in [lo, hi] when a range is given, and returns the points sorted, without repeats.
-func (s *Store) loadHistory(ctx context.Context, runKey int64, runID, key string, lo, hi *int64) ([]core.Metric, error) {
+// in [lo, hi] when lo is set, and returns the points in order, without repeats.
+func (s *Store) loadHistory(ctx context.Context, runKey int64, key string, lo, hi *int64) (*history, error) {
 	query := `SELECT points FROM metric_blocks WHERE run_key = ? AND key = ?`
 	args := []any{runKey, key}
 	if lo != nil {
 		query += ` AND max_step >= ? AND min_step <= ?`
 		args = append(args, *lo, *hi)
 	}
-	var ms []core.Metric
+	h := &history{}
 	err := s.scanEach(ctx, query, args, func(sc scanner) error {
-		var b []byte
+		var b sql.RawBytes // decoded before the next row, so no copy is needed
 		if err := sc.Scan(&b); err != nil {
 			return err
 		}
-		var err error
-		ms, err = decodeBlock(ms, b, runID, key)
-		return err
+		return h.decode(b)
 	})
 	if err != nil {
 		return nil, err
 	}
 	if lo != nil {
-		in := ms[:0]
-		for _, m := range ms {
-			if m.Step >= *lo && m.Step <= *hi {
-				in = append(in, m)
-			}
-		}
-		ms = in
+		h.keepSteps(*lo, *hi)
 	}
-	return sortHistory(ms), nil
+	h.sort()
+	return h, nil
 }
 
 // GetMetricHistory returns a metric's points in step, then timestamp order.
@@ -63,18 +59,21 @@ func (s *Store) GetMetricHistory(ctx context.Context, q store.MetricHistoryPage)
 	if err != nil {
 		return nil, "", err
 	}
-	ms, err := s.loadHistory(ctx, runKey, q.RunID, q.Key, nil, nil)
-	if err != nil || q.MaxResults <= 0 {
-		return ms, "", err
+	h, err := s.loadHistory(ctx, runKey, q.Key, nil, nil)
+	if err != nil {
+		return nil, "", err
 	}
-	if offset >= len(ms) {
+	n := len(h.pts)
+	if q.MaxResults <= 0 {
+		return h.metrics(0, n, q.RunID, q.Key), "", nil
+	}
+	if offset >= n {
 		return nil, "", nil
 	}
-	ms = ms[offset:]
-	if len(ms) > q.MaxResults {
-		return ms[:q.MaxResults], encodePageToken(offset + q.MaxResults), nil
+	if n-offset > q.MaxResults {
+		return h.metrics(offset, offset+q.MaxResults, q.RunID, q.Key), encodePageToken(offset + q.MaxResults), nil
 	}
-	return ms, "", nil
+	return h.metrics(offset, n, q.RunID, q.Key), "", nil
 }
 
 // GetMetricHistoryBulkInterval samples up to MaxResults points per run, evenly over the
@@ -95,34 +94,54 @@ func (s *Store) GetMetricHistoryBulkInterval(ctx context.Context, q store.BulkIn
 			return nil, err
 		}
 	}
-	var out []core.Metric
+	// Runs are read side by side: decoding a long history is CPU work, and the database
+	// reads of different runs do not wait on each other.
+	perRun := make([][]core.Metric, len(q.RunIDs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i, runID := range q.RunIDs {
-		ms, err := s.loadHistory(ctx, keys[i], runID, q.Key, q.StartStep, q.EndStep)
-		if err != nil {
-			return nil, err
-		}
-		keep := sampleIndexes(len(ms), q.MaxResults)
-		for j, m := range ms {
-			if keep(j) {
-				out = append(out, m)
+		g.Go(func() error {
+			h, err := s.loadHistory(gctx, keys[i], q.Key, q.StartStep, q.EndStep)
+			if err != nil {
+				return err
 			}
-		}
+			for _, j := range sampleIndexes(len(h.pts), q.MaxResults) {
+				perRun[i] = append(perRun[i], h.metric(j, runID, q.Key))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	var out []core.Metric
+	for _, ms := range perRun {
+		out = append(out, ms...)
 	}
 	return out, nil
 }
 
-// sampleIndexes says which of n ordered rows to keep so that at most max remain,
-// spread evenly, first and last included (only the last when max is 1).
-func sampleIndexes(n, max int) func(int) bool {
+// sampleIndexes returns which of n ordered points to keep so that at most max remain,
+// spread evenly, first and last included (only the last when max is 1), in order.
+func sampleIndexes(n, max int) []int {
 	if max <= 0 || n <= max {
-		return func(int) bool { return true }
+		max = n
 	}
-	if max == 1 {
-		return func(i int) bool { return i == n-1 }
+	idx := make([]int, 0, max)
+	switch {
+	case max == n:
+		for i := range n {
+			idx = append(idx, i)
+		}
+	case max == 1:
+		idx = append(idx, n-1)
+	default:
+		for k := 0; k < max; k++ {
+			i := int(int64(k) * int64(n-1) / int64(max-1))
+			if len(idx) == 0 || idx[len(idx)-1] != i {
+				idx = append(idx, i)
+			}
+		}
 	}
-	want := make(map[int]bool, max)
-	for k := 0; k < max; k++ {
-		want[int(int64(k)*int64(n-1)/int64(max-1))] = true
-	}
-	return func(i int) bool { return want[i] }
+	return idx
 }
