@@ -22,15 +22,34 @@ export PATH := $(TOOLS_BIN):$(shell $(GO) env GOPATH 2>/dev/null)/bin:$(PATH)
 TEST_ENV = dsn=$$(scripts/postgres.sh start); PLINTH_TEST_POSTGRES_DSN="$$dsn" PLINTH_REQUIRE_POSTGRES=1 PLINTH_REQUIRE_S3=1
 
 .PHONY: build run test test-go test-python test-python-sqlite test-python-postgres \
-	fmt-check vet venv fixtures versitygw services services-stop bench clean
+	test-web test-e2e web fmt-check vet venv fixtures versitygw services services-stop bench clean
 
-build:
+# The web UI (web/, TypeScript + Vite) is built into web/dist, which the binary embeds. It is
+# rebuilt only when its sources change; npm ci runs when the lock file changes.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run --silent build
+web: web/dist/index.html
+
+build: web
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/plinth ./cmd/plinth
 
 run: build
 	bin/plinth server
 
-test: fmt-check vet test-go test-python
+test: fmt-check vet test-web test-go test-python test-e2e
+
+# The UI end to end: Playwright drives Debian's Chromium (/usr/bin/chromium) against a real
+# plinth server seeded through the mlflow client; screenshots land in web/test-results/.
+test-e2e: build venv
+	@echo "== web: end-to-end tests (Playwright + Chromium)"
+	PLINTH_BIN=$(CURDIR)/bin/plinth PLINTH_PYTHON=$(CURDIR)/$(PY) scripts/ui-e2e.sh
+
+test-web: web/node_modules/.package-lock.json
+	@echo "== web: typecheck and unit tests (Vitest)"
+	cd web && npm run --silent typecheck && npx vitest run
 
 fmt-check:
 	@files=$$(find . -name '*.go' -not -path './.git/*' -not -path './.venv/*' -not -path './.tools/*' -print0 | xargs -0 gofmt -l); \
@@ -84,4 +103,5 @@ bench: build
 	@if [[ -f bench/run.sh ]]; then bash bench/run.sh; else echo "bench/run.sh not found"; exit 1; fi
 
 clean:
-	rm -rf bin
+	rm -rf bin web/node_modules
+	cd web && node scripts/clean-dist.mjs

@@ -25,6 +25,7 @@ import (
 	"github.com/plinth-ml/plinth/internal/store"
 	"github.com/plinth-ml/plinth/internal/store/postgres"
 	"github.com/plinth-ml/plinth/internal/store/sqlite"
+	"github.com/plinth-ml/plinth/web"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/app.Version=…".
@@ -145,6 +146,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, replica bool) 
 		}
 		closers = append(closers, sp.stop)
 		v1opts.EndpointState = sp.manager.State
+		v1opts.Activity = sp.activity
 	}
 	// The APIs get no Metrics of their own: one httpx.Metrics around the whole
 	// mux measures them all (a registry holds its collectors only once); each
@@ -171,6 +173,9 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger, replica bool) 
 		mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, Version) })
 	} else {
 		mux.Handle(v1.Prefix+"/", v1.New(st, v1opts))
+		ui := web.Handler()
+		mux.Handle("GET /{$}", ui)
+		mux.Handle("GET /assets/", ui)
 		mux.Handle("/", mlflow.New(st, bucket, mlflow.Options{
 			Logger:       log,
 			MaxBodyBytes: cfg.MaxRequestBytes,

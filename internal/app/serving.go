@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -70,6 +72,36 @@ func (p *servingParts) mount(mux *http.ServeMux) {
 	mux.Handle("/v2/", h)
 	mux.Handle("/v2", h)
 }
+
+// activity is the manager's activity of an endpoint in the v1 API's form.
+func (p *servingParts) activity(name string, minutes int) (v1.EndpointActivity, bool) {
+	a, ok := p.manager.Activity(name, minutes)
+	if !ok {
+		return v1.EndpointActivity{}, false
+	}
+	out := v1.EndpointActivity{
+		Buckets: make([]v1.ActivityBucket, len(a.Buckets)),
+		Recent:  make([]v1.RecentPrediction, len(a.Recent)),
+	}
+	for i, b := range a.Buckets {
+		out.Buckets[i] = v1.ActivityBucket{
+			Time: v1.Time{Time: b.Time.UTC()}, Requests: b.Requests, Rows: b.Rows, Errors: b.Errors,
+			P50Ms: millis(b.P50), P90Ms: millis(b.P90), P99Ms: millis(b.P99),
+		}
+	}
+	for i, r := range a.Recent {
+		out.Recent[i] = v1.RecentPrediction{
+			RequestID: r.RequestID, InferenceID: r.InferenceID, Row: int(r.Row), Time: v1.Time{Time: r.Time.UTC()},
+			ModelVersion: r.ModelVersion, Role: r.Role, Status: int(r.Status),
+			LatencyMs: float64(r.LatencyMicros) / 1000,
+			Inputs:    v1.RawJSON(r.Inputs), Outputs: v1.RawJSON(r.Outputs), Error: r.Error,
+		}
+	}
+	return out, true
+}
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
 // readOnly lets only GET and HEAD through: serving replicas show their endpoints' state
 // but leave changes to the server.

@@ -122,6 +122,7 @@ type endpoint struct {
 	primary    *target
 	secondary  atomic.Pointer[target]
 	refreshing atomic.Bool
+	act        activity // what this process answered lately (activity.go)
 }
 
 func newEndpoint(def core.Endpoint) *endpoint {

@@ -58,21 +58,24 @@ func (m *Manager) Handler() http.Handler {
 
 // call is one prediction request on its way through an endpoint.
 type call struct {
-	e       *endpoint
-	def     *core.Endpoint
-	t       *target
-	role    string
-	v       *version
-	id      string // request id
-	inferID string
-	start   time.Time
-	inputs  *inputText        // the log's text of a large request's inputs, made while it predicts
-	text    *protocol.RowText // the request's own text of its input rows, when it has one
+	e         *endpoint
+	def       *core.Endpoint
+	t         *target
+	role      string
+	v         *version
+	id        string // request id
+	inferID   string
+	start     time.Time
+	bodyBytes int64             // the request body's length; −1 while unknown
+	inputs    *inputText        // the log's text of a large request's inputs, made while it predicts
+	text      *protocol.RowText // the request's own text of its input rows, when it has one
 }
 
 // begin finds the endpoint and the target that answers (the version path pins one).
+// When it fails for an endpoint that exists, the call it returns has only the endpoint
+// (for its activity); else it is nil.
 func (m *Manager) begin(r *http.Request) (*call, error) {
-	c := &call{start: time.Now(), id: httpx.RequestIDFrom(r.Context()), inferID: r.Header.Get(InferenceIDHeader)}
+	c := &call{start: time.Now(), id: httpx.RequestIDFrom(r.Context()), inferID: r.Header.Get(InferenceIDHeader), bodyBytes: r.ContentLength}
 	name := r.PathValue("name")
 	c.e = m.lookup(name)
 	if c.e == nil {
@@ -83,7 +86,7 @@ func (m *Manager) begin(r *http.Request) (*call, error) {
 	if want := r.PathValue("version"); want != "" {
 		c.t, c.role = c.e.pinned(want, c.def)
 		if c.t == nil {
-			return nil, &protocol.Error{Status: http.StatusNotFound, Code: "RESOURCE_DOES_NOT_EXIST",
+			return c, &protocol.Error{Status: http.StatusNotFound, Code: "RESOURCE_DOES_NOT_EXIST",
 				Message: "Endpoint '" + name + "' does not serve version " + want + " now"}
 		}
 	} else {
@@ -96,7 +99,7 @@ func (m *Manager) begin(r *http.Request) (*call, error) {
 		if st.LastError != "" {
 			msg += ": " + st.LastError
 		}
-		return nil, &protocol.Error{Status: http.StatusServiceUnavailable, Code: "TEMPORARILY_UNAVAILABLE", Message: msg}
+		return c, &protocol.Error{Status: http.StatusServiceUnavailable, Code: "TEMPORARILY_UNAVAILABLE", Message: msg}
 	}
 	return c, nil
 }
@@ -130,7 +133,7 @@ func (m *Manager) invocations(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := m.begin(r)
 	if err != nil {
-		fail(nil, nil, err)
+		fail(c, nil, err)
 		return
 	}
 	c.attribute(w)
@@ -164,7 +167,7 @@ func (m *Manager) infer(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := m.begin(r)
 	if err != nil {
-		fail(nil, nil, err)
+		fail(c, nil, err)
 		return
 	}
 	c.attribute(w)
@@ -173,6 +176,7 @@ func (m *Manager) infer(w http.ResponseWriter, r *http.Request) {
 		fail(c, nil, err)
 		return
 	}
+	c.bodyBytes = int64(len(body))
 	req, err := protocol.DecodeInferRequest(body)
 	if err != nil {
 		fail(c, nil, err)
@@ -271,6 +275,13 @@ func (m *Manager) finish(c *call, status int, in, out *tabular.Table, err error,
 		return
 	}
 	latency := time.Since(c.start)
+	if c.v == nil { // refused before a model was chosen: only the endpoint's activity counts it
+		c.e.act.observe(c.start, status, 0, latency, []predlog.Record{{
+			RequestID: c.id, InferenceID: c.inferID, Endpoint: c.e.name, Role: c.role, Time: c.start,
+			LatencyMicros: latency.Microseconds(), Status: int32(status), Error: errorMessage(err),
+		}})
+		return
+	}
 	c.t.requests.Add(1)
 	if status != http.StatusOK {
 		c.t.errors.Add(1)
@@ -279,7 +290,11 @@ func (m *Manager) finish(c *call, status int, in, out *tabular.Table, err error,
 	if in != nil && status == http.StatusOK {
 		m.met.rows.WithLabelValues(c.e.name).Observe(float64(in.Rows()))
 	}
-	m.logCall(c, c.role, c.v, status, latency, in, out, err)
+	if recent, logged := m.logCall(c, c.role, c.v, status, latency, in, out, err); logged {
+		c.e.act.observe(c.start, status, rowCount(in), latency, recent)
+	} else {
+		c.e.act.observeUnlogged(c.start, status, latency, c.record(c.role, c.v, status, latency, err), in, out, c.text, c.bodyBytes)
+	}
 	if in != nil && status == http.StatusOK {
 		if sh := c.e.shadow(c.def); sh != nil {
 			m.sendShadow(c, sh, in, params)
@@ -318,23 +333,37 @@ func (m *Manager) sendShadow(c *call, sh *target, in *tabular.Table, params map[
 	}()
 }
 
-// logCall appends one record per input row (one record for a request that failed before
-// its rows were read) when the request is sampled.
-func (m *Manager) logCall(c *call, role string, v *version, status int, latency time.Duration, in, out *tabular.Table, err error) {
-	if m.opt.Log == nil {
-		return
-	}
-	if !sampled(c.id, c.def.LogSampleRate) {
-		m.met.logged.WithLabelValues(c.e.name, "sampled_out").Inc()
-		return
-	}
-	base := predlog.Record{
+// record is the prediction log's record of the call, without row or texts.
+func (c *call) record(role string, v *version, status int, latency time.Duration, err error) predlog.Record {
+	rec := predlog.Record{
 		RequestID: c.id, InferenceID: c.inferID, Endpoint: c.e.name, Model: v.name, ModelVersion: v.number,
 		Role: role, Time: c.start, LatencyMicros: latency.Microseconds(), Status: int32(status),
 	}
 	if err != nil {
-		base.Error = errorMessage(err)
+		rec.Error = errorMessage(err)
 	}
+	return rec
+}
+
+func rowCount(t *tabular.Table) int {
+	if t == nil {
+		return 0
+	}
+	return t.Rows()
+}
+
+// logCall appends one record per input row (one record for a request that failed before
+// its rows were read) when the request is sampled. When sampled (logged true) it returns
+// the records of the request's last rows for the endpoint's recent rows (activity.go).
+func (m *Manager) logCall(c *call, role string, v *version, status int, latency time.Duration, in, out *tabular.Table, err error) (recent []predlog.Record, logged bool) {
+	if m.opt.Log == nil {
+		return nil, false
+	}
+	if !sampled(c.id, c.def.LogSampleRate) {
+		m.met.logged.WithLabelValues(c.e.name, "sampled_out").Inc()
+		return nil, false
+	}
+	base := c.record(role, v, status, latency, err)
 	rows := 1
 	if in != nil && in.Rows() > 0 {
 		rows = in.Rows()
@@ -377,11 +406,15 @@ func (m *Manager) logCall(c *call, role string, v *version, status int, latency 
 		outStart = outEnds[i]
 		recs[i] = rec
 	}
+	if role != core.RoleShadow { // a shadow's answers go to no caller, nor to the recent rows
+		recent = keepRecent(recs, len(inText)+len(outText))
+	}
 	if err := m.opt.Log.Append(recs); err != nil {
 		m.met.logged.WithLabelValues(c.e.name, "dropped").Inc()
-		return
+		return recent, true // answered all the same
 	}
 	m.met.logged.WithLabelValues(c.e.name, "written").Inc()
+	return recent, true
 }
 
 // inputText is the prediction log's JSON text of a request's input rows: buf holds the

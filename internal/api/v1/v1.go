@@ -43,6 +43,10 @@ type Options struct {
 	// serves; ok is false when it does not serve it (yet). nil means this
 	// process serves no endpoints, and answers carry no "state".
 	EndpointState func(name string) (core.EndpointState, bool)
+	// Activity reports what this process answered for an endpoint in the last
+	// minutes minutes (its buckets and recent rows); ok is false when it does not
+	// serve the endpoint. nil means this process serves no endpoints.
+	Activity func(name string, minutes int) (EndpointActivity, bool)
 	// Batch submits and manages batch jobs; nil answers those requests with 503
 	// (reads still work).
 	Batch Batch
@@ -102,6 +106,7 @@ func (s *server) routes(mux *http.ServeMux) {
 		{"GET", ep + "/{name}", s.getEndpoint},
 		{"PATCH", ep + "/{name}", s.updateEndpoint},
 		{"DELETE", ep + "/{name}", s.deleteEndpoint},
+		{"GET", ep + "/{name}/activity", s.getActivity},
 		{"POST", bj, s.submitBatchJob},
 		{"GET", bj, s.listBatchJobs},
 		{"GET", bj + "/{id}", s.getBatchJob},

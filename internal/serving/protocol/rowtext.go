@@ -19,7 +19,13 @@ type RowText struct {
 // value is the request's text, and cells the request left out, NaN and ±Infinity
 // (which JSON lacks) are null.
 func (t *RowText) AppendRows(dst []byte, ends []int) []byte {
-	for i := range ends {
+	return t.AppendRowsFrom(dst, 0, ends)
+}
+
+// AppendRowsFrom is AppendRows of the len(ends) rows from row from on.
+func (t *RowText) AppendRowsFrom(dst []byte, from int, ends []int) []byte {
+	for k := range ends {
+		i := from + k
 		dst = append(dst, '{')
 		for j, key := range t.keys {
 			if j > 0 {
@@ -34,7 +40,7 @@ func (t *RowText) AppendRows(dst []byte, ends []int) []byte {
 			dst = append(dst, v...)
 		}
 		dst = append(dst, '}')
-		ends[i] = len(dst)
+		ends[k] = len(dst)
 	}
 	return dst
 }
