@@ -3,7 +3,7 @@ import { cleanup, render, waitFor } from "@testing-library/preact";
 import { alignSeries, groupByRun, metricValue, parseXMode, scatterAxis, shortDuration, toXY } from "./chart-data";
 
 // uPlot draws on a canvas, which happy-dom lacks: a stand-in records what the charts ask for.
-const made = vi.hoisted(() => [] as { opts: any; data: any; destroyed: boolean; sizes: any[] }[]);
+const made = vi.hoisted(() => [] as { opts: any; data: any; destroyed: boolean; sizes: any[]; setData?: number }[]);
 vi.mock("uplot", () => ({
   default: class {
     rec: (typeof made)[number];
@@ -13,6 +13,10 @@ vi.mock("uplot", () => ({
     }
     setSize(s: any) {
       this.rec.sizes.push(s);
+    }
+    setData(d: any) {
+      this.rec.data = d;
+      this.rec.setData = (this.rec.setData ?? 0) + 1;
     }
     destroy() {
       this.rec.destroyed = true;
@@ -138,6 +142,18 @@ describe("charts", () => {
     expect(made[0].destroyed).toBe(true);
     unmount();
     await waitFor(() => expect(made[1].destroyed).toBe(true));
+  });
+
+  it("gives new data to the chart it has, and builds a new one only for new series", () => {
+    const a = { label: "a", xy: { x: [1, 2], y: [1, 2] } };
+    const { rerender } = render(<LineChart xMode="step" series={[a]} />);
+    rerender(<LineChart xMode="step" series={[{ ...a, xy: { x: [1, 2, 3], y: [1, 2, 3] } }]} />);
+    expect(made).toHaveLength(1);
+    expect(made[0].setData).toBe(1);
+    expect(made[0].data).toEqual([[1, 2, 3], [1, 2, 3]]);
+    rerender(<LineChart xMode="step" series={[a, { label: "b", xy: { x: [1], y: [5] } }]} />);
+    expect(made).toHaveLength(2);
+    expect(made[0].destroyed).toBe(true);
   });
 
   it("draws a scatter as points without lines", () => {

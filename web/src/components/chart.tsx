@@ -24,13 +24,13 @@ export function resetCanDraw() {
   canvasOK = undefined;
 }
 
-interface Theme {
+export interface Theme {
   fg: string;
   muted: string;
   grid: string;
 }
 
-function themeColors(): Theme {
+export function themeColors(): Theme {
   const css = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
   return { fg: v("--fg", "#1b1f24"), muted: v("--muted", "#5d6673"), grid: v("--border", "#d6dbe2") };
@@ -59,11 +59,17 @@ interface PlotProps {
   summary: string;
   /** Anything that, when changed, means the options must be rebuilt. */
   optionsKey: string;
+  className?: string;
 }
 
-/** One uPlot instance in a div, rebuilt when its data, options or theme change. */
-function Plot({ options, data, height, testid, summary, optionsKey }: PlotProps) {
+/**
+ * One uPlot instance in a div: built again when its options or the theme change, given new
+ * data in place otherwise (a live page refreshing every few seconds keeps its cursor and
+ * does not flicker).
+ */
+export function Plot({ options, data, height, testid, summary, optionsKey, className = "chart" }: PlotProps) {
   const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<{ u: uPlot; data: uPlot.AlignedData } | null>(null);
   const theme = useThemeTick();
   const drawable = canDraw();
   useEffect(() => {
@@ -71,6 +77,7 @@ function Plot({ options, data, height, testid, summary, optionsKey }: PlotProps)
     if (!el || !drawable) return;
     const width = Math.max(200, el.clientWidth || 600);
     const u = new uPlot({ ...options(themeColors()), width, height }, data, el);
+    plot.current = { u, data };
     // Follow the container's width (window resizes, side panels, tabs shown later).
     let last = width;
     const ro = typeof ResizeObserver === "undefined" ? undefined : new ResizeObserver(() => {
@@ -84,11 +91,19 @@ function Plot({ options, data, height, testid, summary, optionsKey }: PlotProps)
     return () => {
       ro?.disconnect();
       u.destroy();
+      plot.current = null;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [data, optionsKey, theme, height, drawable]);
+  }, [optionsKey, theme, height, drawable]);
+  useEffect(() => {
+    const p = plot.current;
+    if (p && p.data !== data) {
+      p.u.setData(data);
+      p.data = data;
+    }
+  }, [data]);
   return (
-    <div class="chart" data-testid={testid} ref={box}>
+    <div class={className} data-testid={testid} ref={box}>
       {!drawable && <p class="muted chart-summary">{summary}</p>}
     </div>
   );
@@ -133,7 +148,7 @@ export function LineChart(props: {
   const { series, xMode, height = 240, testid = "line-chart", syncKey, yLabel } = props;
   const data = useAligned(series);
   const points = series.reduce((n, s) => n + s.xy.x.length, 0);
-  const key = [xMode, syncKey, yLabel, ...series.map((s, i) => s.label + "|" + (s.color ?? seriesColor(i)))].join("\u0000");
+  const key = [xMode, syncKey, yLabel, ...series.map((s, i) => s.label + "|" + (s.color ?? seriesColor(i)) + "|" + (s.xy.x.length <= 60))].join("\u0000");
   return (
     <Plot
       testid={testid}
@@ -188,6 +203,10 @@ export function ScatterChart(props: { points: ScatterPoint[]; xLabel: string; yL
   const { points, xLabel, yLabel, categories, height = 320, testid = "scatter-chart" } = props;
   const [hover, setHover] = useState<ScatterPoint | null>(null);
   const sorted = useSorted(points);
+  // The cursor hook outlives a data change (new data does not rebuild the chart): it reads
+  // the points through a ref.
+  const current = useRef(sorted);
+  current.current = sorted;
   const cats = categories;
   const fmtX = (v: number) => (cats ? (cats[Math.round(v)] ?? "") : formatNumber(v));
   const key = [xLabel, yLabel, ...(cats ?? [])].join("\u0000");
@@ -211,7 +230,7 @@ export function ScatterChart(props: { points: ScatterPoint[]; xLabel: string; yL
             setCursor: [
               (u: uPlot) => {
                 const i = u.cursor.idx;
-                setHover(i === null || i === undefined ? null : (sorted.points[i] ?? null));
+                setHover(i === null || i === undefined ? null : (current.current.points[i] ?? null));
               },
             ],
           },
