@@ -170,6 +170,9 @@ func (s *server) downloadArtifact(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.serveRange(w, r, key) {
+		return
+	}
 	rc, size, err := s.art.Get(r.Context(), key)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -177,6 +180,106 @@ func (s *server) downloadArtifact(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rc.Close()
 	h := w.Header()
+	setDownloadHeaders(h, key)
+	if size >= 0 {
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	s.copyDownload(w, r, key, rc)
+}
+
+// serveRange answers a request for one byte range with 206 and only those bytes (a
+// preview of a large file reads its first megabyte, not the object), or 416 when the
+// range starts past the end. It reports false, having written nothing, when the whole
+// file is to be sent instead: no Range, several ranges, a header it cannot read, an
+// If-Range (there are no validators to check it against), or a store that cannot read
+// ranges — all of which RFC 9110 answers with the whole representation.
+func (s *server) serveRange(w http.ResponseWriter, r *http.Request, key string) bool {
+	header := r.Header.Get("Range")
+	st, canStat := s.art.(blob.Statter)
+	rr, canRange := s.art.(blob.RangeReader)
+	if header == "" || r.Header.Get("If-Range") != "" || !canStat || !canRange {
+		return false
+	}
+	info, err := st.Stat(r.Context(), key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return true
+	}
+	off, n, ok := parseByteRange(header, info.Size)
+	if !ok {
+		return false
+	}
+	h := w.Header()
+	if n == 0 {
+		h.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		return true
+	}
+	rc, err := rr.GetRange(r.Context(), key, off, n)
+	if err != nil {
+		s.writeError(w, r, err)
+		return true
+	}
+	defer rc.Close()
+	setDownloadHeaders(h, key)
+	h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, info.Size))
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	w.WriteHeader(http.StatusPartialContent)
+	if r.Method != http.MethodHead {
+		s.copyDownload(w, r, key, rc)
+	}
+	return true
+}
+
+// parseByteRange reads a Range header of one byte range against an object of size
+// bytes: "bytes=A-B", "bytes=A-" or "bytes=-N". ok is false when the header is to be
+// ignored (another unit, several ranges, malformed); n is 0 for a range that starts at
+// or past the end (416). B past the end is cut to the end, as RFC 9110 says.
+func parseByteRange(header string, size int64) (off, n int64, ok bool) {
+	spec, found := strings.CutPrefix(header, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return 0, 0, false
+	}
+	if first == "" { // the last N bytes
+		suffix, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || suffix < 0 || last[0] == '+' {
+			return 0, 0, false
+		}
+		if suffix == 0 || size == 0 {
+			return 0, 0, true
+		}
+		suffix = min(suffix, size)
+		return size - suffix, suffix, true
+	}
+	start, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || start < 0 || first[0] == '+' {
+		return 0, 0, false
+	}
+	end := size - 1
+	if last != "" {
+		e, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || e < start || last[0] == '+' {
+			return 0, 0, false
+		}
+		end = min(e, size-1)
+	}
+	if start >= size {
+		return 0, 0, true
+	}
+	return start, end - start + 1, true
+}
+
+// setDownloadHeaders sets the type and disposition of an artifact download.
+func setDownloadHeaders(h http.Header, key string) {
+	h.Set("Accept-Ranges", "bytes")
 	ctype := mime.TypeByExtension(path.Ext(key))
 	if ctype == "" {
 		ctype = "application/octet-stream"
@@ -185,13 +288,10 @@ func (s *server) downloadArtifact(w http.ResponseWriter, r *http.Request) {
 	// Served as an attachment and never sniffed, so an uploaded page cannot run in our origin.
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(key)}))
 	h.Set("X-Content-Type-Options", "nosniff")
-	if size >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(size, 10))
-	}
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return
-	}
+}
+
+// copyDownload streams an artifact's bytes after the headers were sent.
+func (s *server) copyDownload(w http.ResponseWriter, r *http.Request, key string, rc io.Reader) {
 	if _, err := io.Copy(w, rc); err != nil {
 		// Headers are gone; abort so the client sees a truncated transfer, not a short file.
 		s.log.WarnContext(r.Context(), "artifact download interrupted",

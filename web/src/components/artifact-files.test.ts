@@ -62,6 +62,11 @@ describe("previewKind", () => {
 });
 
 describe("readHead", () => {
+  it("reads an empty file (416 to any range) as empty", async () => {
+    vi.stubGlobal("fetch", vi.fn(async () => new Response(null, { status: 416, headers: { "Content-Range": "bytes */0" } })));
+    expect(await readHead("/empty", 1000)).toEqual({ bytes: new Uint8Array(0), truncated: false });
+    vi.unstubAllGlobals();
+  });
   afterEach(() => vi.unstubAllGlobals());
   it("asks for a range and reads no more than the limit when the server sends it all", async () => {
     const big = "x".repeat(5000);

@@ -62,6 +62,8 @@ export interface Head {
  */
 export async function readHead(url: string, limit: number, signal?: AbortSignal, knownSize?: number): Promise<Head> {
   const res = await fetch(url, { headers: { Range: `bytes=0-${limit - 1}` }, signal });
+  // No byte of an empty file can be asked for: the server says the range is unsatisfiable.
+  if (res.status === 416) return { bytes: new Uint8Array(0), truncated: false };
   if (!res.ok) {
     let msg = res.statusText || "HTTP " + res.status;
     try {
