@@ -1,5 +1,6 @@
 // Small pieces every page uses: loading, errors, empty states, times and numbers.
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
 
 export function Loading({ what }: { what?: string }) {
   return <p class="muted" data-testid="loading">Loading{what ? " " + what : ""}…</p>;
@@ -66,4 +67,41 @@ export function formatNumber(v: number | string | undefined | null): string {
   const a = Math.abs(n);
   if (a !== 0 && (a < 1e-3 || a >= 1e6)) return n.toExponential(3);
   return String(Number(n.toPrecision(4)));
+}
+
+/**
+ * A search box that applies its text 250 ms after typing stops, or at once on Enter. value
+ * is the applied search (from the URL); it replaces the text unless the user is typing.
+ */
+export function SearchBox(props: { value: string; onSearch: (v: string) => void; placeholder: string; testid: string }) {
+  const { value, onSearch, placeholder, testid } = props;
+  const [text, setText] = useState(value);
+  const typing = useRef<number | undefined>(undefined);
+  useEffect(() => {
+    if (typing.current === undefined) setText(value);
+  }, [value]);
+  useEffect(() => () => clearTimeout(typing.current), []);
+  const apply = (v: string, delay: number) => {
+    clearTimeout(typing.current);
+    typing.current = undefined;
+    if (delay === 0) return onSearch(v);
+    typing.current = window.setTimeout(() => {
+      typing.current = undefined;
+      onSearch(v);
+    }, delay);
+  };
+  return (
+    <input
+      class="search grow"
+      type="search"
+      placeholder={placeholder}
+      value={text}
+      data-testid={testid}
+      onInput={(e) => {
+        setText(e.currentTarget.value);
+        apply(e.currentTarget.value, 250);
+      }}
+      onKeyDown={(e) => e.key === "Enter" && apply(e.currentTarget.value, 0)}
+    />
+  );
 }

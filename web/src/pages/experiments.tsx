@@ -1,9 +1,9 @@
 // Experiments: a searchable, paged list. A new server shows how to log a first run.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { mlflowGet, mlflowPost } from "../api";
 import { href, navigate } from "../router";
 import { useLoad } from "../hooks";
-import { Empty, ErrorBox, Loading, PageHeader, formatTime } from "../components/common";
+import { Empty, ErrorBox, Loading, PageHeader, SearchBox, formatTime } from "../components/common";
 import { nameFilter } from "../components/run-columns";
 import type { Experiment } from "../components/run-types";
 import "./tracking.css";
@@ -18,13 +18,6 @@ interface SearchAnswer {
 export function ExperimentsPage({ query }: { query: URLSearchParams }) {
   const q = query.get("q") ?? "";
   const deleted = query.get("deleted") === "1";
-  const [text, setText] = useState(q);
-  const typing = useRef<number | undefined>(undefined);
-  // Follow the URL (back button, a pasted link) unless the user is typing.
-  useEffect(() => {
-    if (typing.current === undefined) setText(q);
-  }, [q]);
-  useEffect(() => () => clearTimeout(typing.current), []);
 
   // Page tokens of the pages seen so far, for Previous; they belong to one search.
   const searchKey = q + "\u0000" + deleted;
@@ -51,35 +44,13 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }) {
   const go = (params: { q?: string; deleted?: boolean }) =>
     navigate(href(["experiments"], { q: params.q ?? q, deleted: (params.deleted ?? deleted) ? "1" : undefined }), true);
 
-  const onInput = (v: string) => {
-    setText(v);
-    clearTimeout(typing.current);
-    typing.current = window.setTimeout(() => {
-      typing.current = undefined;
-      go({ q: v });
-    }, 250);
-  };
 
   const onlyDefault = !q && !token && res.data !== undefined && exps.length <= 1 && (exps.length === 0 || exps[0].experiment_id === "0");
   return (
     <div data-testid="page-experiments">
       <PageHeader title="Experiments" sub="Each experiment groups the runs of one piece of work." />
       <div class="toolbar">
-        <input
-          class="search grow"
-          type="search"
-          placeholder="Search experiments by name"
-          value={text}
-          data-testid="experiment-search"
-          onInput={(e) => onInput(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter") {
-              clearTimeout(typing.current);
-              typing.current = undefined;
-              go({ q: e.currentTarget.value });
-            }
-          }}
-        />
+        <SearchBox value={q} onSearch={(v) => go({ q: v })} placeholder="Search experiments by name" testid="experiment-search" />
         <label title="Also list experiments that were deleted (they can be restored with the mlflow client)">
           <input type="checkbox" checked={deleted} data-testid="show-deleted" onChange={(e) => go({ deleted: e.currentTarget.checked })} />
           Show deleted

@@ -1,11 +1,11 @@
 // The model registry: registered models, a model's versions with their approvals and
 // aliases, and one version in detail. Everything comes from Plinth's /api/v1, which answers
 // the approval status with each version (MLflow's registry API has no such field).
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { artifactURL, seg, v1Get, v1Send } from "../api";
 import { href, navigate } from "../router";
 import { useLoad } from "../hooks";
-import { Empty, ErrorBox, Loading, PageHeader, formatTime } from "../components/common";
+import { Empty, ErrorBox, Loading, PageHeader, SearchBox, formatTime } from "../components/common";
 import { parseModelURI, shortId, modelFilter, type ApprovalEvent, type Endpoint, type Model, type Version } from "../components/ops-data";
 import { loadSignature } from "../components/ops-fetch";
 import { Pager, Snippet, StateBadge, TagChips, usePaging } from "../components/ops-ui";
@@ -43,12 +43,6 @@ mlflow.register_model("runs:/<run id>/model", "${model}")`;
 
 export function ModelsPage({ query }: { query: URLSearchParams }) {
   const q = query.get("q") ?? "";
-  const [text, setText] = useState(q);
-  const typing = useRef<number | undefined>(undefined);
-  useEffect(() => {
-    if (typing.current === undefined) setText(q);
-  }, [q]);
-  useEffect(() => () => clearTimeout(typing.current), []);
   const paging = usePaging(q);
   const res = useLoad(
     (signal) => v1Get<ModelList>("models", { filter: modelFilter(q) || undefined, max_results: pageSize, page_token: paging.token || undefined }, signal),
@@ -56,34 +50,12 @@ export function ModelsPage({ query }: { query: URLSearchParams }) {
   );
   const models = res.data?.models ?? [];
   const go = (v: string) => navigate(href(["models"], { q: v }), true);
-  const onInput = (v: string) => {
-    setText(v);
-    clearTimeout(typing.current);
-    typing.current = window.setTimeout(() => {
-      typing.current = undefined;
-      go(v);
-    }, 250);
-  };
 
   return (
     <div data-testid="page-models">
       <PageHeader title="Models" sub="Registered models: versions, aliases and the approvals a version needs before it serves." />
       <div class="ops-toolbar">
-        <input
-          class="search grow"
-          type="search"
-          placeholder="Search models by name, or a filter such as tags.team = 'risk'"
-          value={text}
-          data-testid="model-search"
-          onInput={(e) => onInput(e.currentTarget.value)}
-          onKeyDown={(e) => {
-            if (e.key === "Enter") {
-              clearTimeout(typing.current);
-              typing.current = undefined;
-              go(e.currentTarget.value);
-            }
-          }}
-        />
+        <SearchBox value={q} onSearch={go} placeholder="Search models by name, or a filter such as tags.team = 'risk'" testid="model-search" />
       </div>
       <ErrorBox error={res.error} />
       {res.loading && !res.data && <Loading what="models" />}

@@ -174,24 +174,7 @@ function Overview({ run, models, link }: { run: Run; models: ReturnType<typeof u
         {params.length === 0 ? (
           <p class="muted">No parameters logged.</p>
         ) : (
-          <div class="table-wrap">
-            <table data-testid="params-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {params.map((p) => (
-                  <tr key={p.key}>
-                    <td class="mono">{p.key}</td>
-                    <td class="wrap mono">{p.value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <KeyValueTable testid="params-table" rows={params} valueClass="wrap mono" />
         )}
       </section>
       <section>
@@ -239,24 +222,7 @@ function Overview({ run, models, link }: { run: Run; models: ReturnType<typeof u
         {tags.length === 0 ? (
           <p class="muted">No tags{hidden > 0 && !system ? " besides MLflow's own" : ""}.</p>
         ) : (
-          <div class="table-wrap">
-            <table data-testid="tags-table">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Value</th>
-                </tr>
-              </thead>
-              <tbody>
-                {tags.map((t) => (
-                  <tr key={t.key}>
-                    <td class="mono">{t.key}</td>
-                    <td class="wrap">{t.value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <KeyValueTable testid="tags-table" rows={tags} valueClass="wrap" />
         )}
       </section>
       <section class="wide">
@@ -473,6 +439,30 @@ function ArtifactsTab({ run, models, query, link }: { run: Run; models: LoggedMo
         </div>
       )}
       <ArtifactBrowser root={root} path={path} onSelect={(p) => go({ path: p })} />
+    </div>
+  );
+}
+
+/** A two-column table of names and values (params, tags). */
+function KeyValueTable({ rows, testid, valueClass }: { rows: { key: string; value: string }[]; testid: string; valueClass: string }) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={testid}>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key}>
+              <td class="mono">{r.key}</td>
+              <td class={valueClass}>{r.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
