@@ -222,6 +222,9 @@ func (s *Server) Run(ctx context.Context) error {
 		what = "plinth serving replica"
 	}
 	s.log.Info(what+" listening", "addr", "http://"+s.Addr(), "db", redactDB(s.cfg.DB), "artifacts", s.cfg.Artifacts, "version", Version)
+	if !s.replica && !web.Built() {
+		s.log.Warn("this binary has no web UI (built without `make build`): / answers with how to build it")
+	}
 	var serveErr error
 	select {
 	case err := <-errc:

@@ -30,7 +30,7 @@ export interface Theme {
   grid: string;
 }
 
-export function themeColors(): Theme {
+function themeColors(): Theme {
   const css = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string) => css.getPropertyValue(name).trim() || fallback;
   return { fg: v("--fg", "#1b1f24"), muted: v("--muted", "#5d6673"), grid: v("--border", "#d6dbe2") };

@@ -2,27 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { act, cleanup, fireEvent, render, waitFor } from "@testing-library/preact";
 import { BatchJobPage, BatchJobsPage } from "./batch";
 import { formatBytes, formatRate, jobFinished, jobProgress, shardRange, type BatchJob, type BatchShard } from "../components/ops-data";
+import { mockFetch } from "./ops-fixtures";
 
-interface Call {
-  method: string;
-  path: string;
-}
-
-function mockFetch(route: (method: string, path: string) => [number, unknown] | undefined): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const u = new URL(String(input), "http://localhost");
-      const method = init?.method ?? "GET";
-      calls.push({ method, path: u.pathname + u.search });
-      const r = route(method, u.pathname + u.search);
-      if (!r) return new Response(JSON.stringify({ error: { code: "not_found", message: `No API endpoint matches ${method} ${u.pathname}` } }), { status: 404 });
-      return new Response(JSON.stringify(r[1]), { status: r[0] });
-    }),
-  );
-  return calls;
-}
 
 beforeEach(() => history.replaceState(null, "", "/"));
 afterEach(() => {

@@ -18,7 +18,8 @@ import {
   type BatchJob,
   type BatchShard,
 } from "../components/ops-data";
-import { Pager, ProgressBar, Snippet, Stat, StateBadge, useLastGood, usePaging } from "../components/ops-ui";
+import { ProgressBar, Snippet, Stat, StateBadge, useLastGood } from "../components/ops-ui";
+import { Pager, usePaging } from "../components/paging";
 import "./ops.css";
 
 const pageSize = 50;

@@ -16,27 +16,8 @@ vi.mock("uplot", () => {
 
 import { EndpointPage, EndpointsPage } from "./endpoints";
 import { activityTotals, curlExample, endpointHealth, exampleBody, fillBuckets, trafficSplit, type Endpoint } from "../components/ops-data";
+import { mockFetch } from "./ops-fixtures";
 
-interface Call {
-  method: string;
-  path: string;
-}
-
-function mockFetch(route: (method: string, path: string) => [number, unknown] | undefined): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const u = new URL(String(input), "http://localhost");
-      const method = init?.method ?? "GET";
-      calls.push({ method, path: u.pathname + u.search });
-      const r = route(method, u.pathname + u.search);
-      if (!r) return new Response(JSON.stringify({ error: { code: "not_found", message: `No API endpoint matches ${method} ${u.pathname}` } }), { status: 404 });
-      return new Response(typeof r[1] === "string" ? r[1] : JSON.stringify(r[1]), { status: r[0] });
-    }),
-  );
-  return calls;
-}
 
 afterEach(() => {
   cleanup();

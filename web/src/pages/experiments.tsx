@@ -1,10 +1,10 @@
 // Experiments: a searchable, paged list. A new server shows how to log a first run.
-import { useState } from "preact/hooks";
 import { mlflowGet, mlflowPost } from "../api";
 import { href, navigate } from "../router";
 import { useLoad } from "../hooks";
 import { Empty, ErrorBox, Loading, PageHeader, SearchBox, formatTime } from "../components/common";
 import { nameFilter } from "../components/run-columns";
+import { Pager, usePaging } from "../components/paging";
 import type { Experiment } from "../components/run-types";
 import "./tracking.css";
 
@@ -19,11 +19,8 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }) {
   const q = query.get("q") ?? "";
   const deleted = query.get("deleted") === "1";
 
-  // Page tokens of the pages seen so far, for Previous; they belong to one search.
-  const searchKey = q + "\u0000" + deleted;
-  const [paging, setPaging] = useState({ key: searchKey, tokens: [""] });
-  const tokens = paging.key === searchKey ? paging.tokens : [""];
-  const token = tokens[tokens.length - 1];
+  const paging = usePaging(q + "\u0000" + deleted);
+  const token = paging.token;
 
   const res = useLoad(
     (signal) =>
@@ -97,21 +94,7 @@ export function ExperimentsPage({ query }: { query: URLSearchParams }) {
               </tbody>
             </table>
           </div>
-          <div class="pager">
-            <span class="muted">
-              experiments {(tokens.length - 1) * pageSize + 1}–{(tokens.length - 1) * pageSize + exps.length}
-            </span>
-            <button data-testid="prev-page" disabled={tokens.length <= 1} onClick={() => setPaging({ key: searchKey, tokens: tokens.slice(0, -1) })}>
-              ← Previous
-            </button>
-            <button
-              data-testid="next-page"
-              disabled={!res.data?.next_page_token}
-              onClick={() => setPaging({ key: searchKey, tokens: [...tokens, res.data!.next_page_token!] })}
-            >
-              Next →
-            </button>
-          </div>
+          <Pager what="experiments" from={paging.index * pageSize} count={exps.length} prev={paging.prev} next={paging.next(res.data?.next_page_token)} />
         </>
       )}
     </div>

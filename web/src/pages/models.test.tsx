@@ -2,32 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, waitFor } from "@testing-library/preact";
 import { ModelPage, ModelsPage } from "./models";
 import { modelFilter, parseMLmodelSignature, parseModelURI } from "../components/ops-data";
+import { mockFetch } from "./ops-fixtures";
 
-interface Call {
-  method: string;
-  path: string;
-  body?: any;
-}
-
-/** Stubs fetch with a router of (method, path) → [status, body]; unknown routes are 404. */
-function mockFetch(route: (method: string, path: string, body: any) => [number, unknown] | undefined): Call[] {
-  const calls: Call[] = [];
-  vi.stubGlobal(
-    "fetch",
-    vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
-      const u = new URL(String(input), "http://localhost");
-      const method = init?.method ?? "GET";
-      const body = init?.body ? JSON.parse(String(init.body)) : undefined;
-      calls.push({ method, path: u.pathname + u.search, body });
-      const r = route(method, u.pathname + u.search, body);
-      if (!r) return new Response(JSON.stringify({ error: { code: "not_found", message: `No API endpoint matches ${method} ${u.pathname}` } }), { status: 404 });
-      const [status, out] = r;
-      if (status === 204) return new Response(null, { status });
-      return new Response(typeof out === "string" ? out : JSON.stringify(out), { status });
-    }),
-  );
-  return calls;
-}
 
 const NAME = "fraud model"; // a space: paths must escape it
 const P = "/api/v1/models/fraud%20model";

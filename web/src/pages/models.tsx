@@ -8,7 +8,8 @@ import { useLoad } from "../hooks";
 import { Empty, ErrorBox, Loading, PageHeader, SearchBox, formatTime } from "../components/common";
 import { parseModelURI, shortId, modelFilter, type ApprovalEvent, type Endpoint, type Model, type Version } from "../components/ops-data";
 import { loadSignature } from "../components/ops-fetch";
-import { Pager, Snippet, StateBadge, TagChips, usePaging } from "../components/ops-ui";
+import { Snippet, StateBadge, TagChips } from "../components/ops-ui";
+import { Pager, usePaging } from "../components/paging";
 import "./ops.css";
 
 const pageSize = 50;
